@@ -107,7 +107,19 @@ def _register_routers() -> None:
     api.add_router("/", catalog_router)
     api.add_router("/", inventory_router)
     api.add_router("/", sales_router)
-    # Later contexts add their routers here (members, promotions, purchasing, planning, analytics).
+    from mendian.analytics.api import router as analytics_router
+    from mendian.members.api import router as members_router
+    from mendian.planning.api import router as planning_router
+    from mendian.promotions.api import router as promotions_router
+    from mendian.purchasing.api import router as purchasing_router
+    from mendian.transfers.api import router as transfers_router
+
+    api.add_router("/", members_router)
+    api.add_router("/", promotions_router)
+    api.add_router("/", purchasing_router)
+    api.add_router("/", planning_router)
+    api.add_router("/", transfers_router)
+    api.add_router("/", analytics_router)
 
 
 _register_routers()

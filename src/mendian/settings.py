@@ -63,8 +63,10 @@ INSTALLED_APPS = [
     "mendian.promotions",
     "mendian.purchasing",
     "mendian.planning",
+    "mendian.transfers",
     "mendian.analytics",
     "mendian.console",
+    "mendian.demo",
 ]
 
 MIDDLEWARE = [

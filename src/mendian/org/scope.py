@@ -85,7 +85,10 @@ def user_scope(user: AbstractBaseUser | AnonymousUser | None) -> Scope:
             region_roles = {r for r, reg, _ in assignments if reg is not None}
             for loc_id, _reg_id in Location.objects.filter(region_id__in=regions).values_list("id", "region_id"):
                 roles_at.setdefault(loc_id, set()).update(region_roles)
-        ids = frozenset(Location.objects.filter(loc_q).values_list("id", flat=True))
+        if regions:
+            ids = frozenset(Location.objects.filter(loc_q).values_list("id", flat=True))
+        else:  # location assignments only: no query needed
+            ids = frozenset(roles_at)
         scope = Scope(user_id=user.pk, roles=roles, location_ids=ids, can_view_pii=can_pii,
                       roles_at={k: frozenset(v) for k, v in roles_at.items()})
     user._mendian_scope = scope

@@ -52,9 +52,15 @@ def audit_entry_build(*, actor: Any, action: str, object_type: str, object_ref: 
 def audit_record(*, actor: Any, action: str, object_type: str, object_ref: str, before: Any = None,
                  after: Any = None) -> AuditEntry:
     """Append one audit entry; call inside the service's transaction."""
+    from .batch import current_batch
+
     entry = audit_entry_build(actor=actor, action=action, object_type=object_type, object_ref=object_ref,
                               before=before, after=after)
-    entry.save(force_insert=True)
+    batch = current_batch()
+    if batch is not None:
+        batch.audit.append(entry)
+    else:
+        entry.save(force_insert=True)
     return entry
 
 

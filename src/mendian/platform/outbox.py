@@ -47,8 +47,14 @@ def outbox_event_build(*, topic: str, payload: dict[str, Any], partition: str = 
 
 def outbox_publish(*, topic: str, payload: dict[str, Any], partition: str = "") -> OutboxEvent:
     """Write one event; call inside the transaction of the change it reports."""
+    from .batch import current_batch
+
     event = outbox_event_build(topic=topic, payload=payload, partition=partition)
-    event.save(force_insert=True)
+    batch = current_batch()
+    if batch is not None:
+        batch.events.append(event)
+    else:
+        event.save(force_insert=True)
     return event
 
 

@@ -143,3 +143,19 @@ class Refund(models.Model):
     lines = models.JSONField(default=list)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField()
+
+
+class SalesHistoryDay(models.Model):
+    """Daily sales per (location, SKU) as imported from the system a chain moves from (CSV), and as
+    rolled up from mendian's own orders. Input to forecasts and dashboards. Net of returns."""
+
+    location = models.ForeignKey("org.Location", on_delete=models.PROTECT, related_name="+")
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
+    quantity = models.IntegerField()
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    source = models.CharField(max_length=8, default="import", help_text="import | orders")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["location", "sku", "day"], name="sales_history_day_unique")]
+        indexes = [models.Index(fields=["sku", "location", "day"]), models.Index(fields=["day"])]

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class TransfersConfig(AppConfig):
+    name = "mendian.transfers"
+    label = "transfers"
+    default_auto_field = "django.db.models.BigAutoField"
