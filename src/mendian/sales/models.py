@@ -101,6 +101,11 @@ class Order(models.Model):
             models.Index(fields=["status", "expires_at"]),
             models.Index(fields=["store", "pickup_code"]),
         ]
+        constraints = [
+            # A pickup code identifies one paid, not yet collected order at its store.
+            models.UniqueConstraint(fields=["store", "pickup_code"], condition=Q(status="paid") & ~Q(pickup_code=""),
+                                    name="order_pickup_code_unique_while_paid"),
+        ]
 
 
 class OrderLine(models.Model):
@@ -134,6 +139,9 @@ class Tender(models.Model):
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     reference = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField()
+    shift = models.ForeignKey(Shift, null=True, blank=True, on_delete=models.PROTECT, related_name="tenders",
+                              help_text="the till shift that took (or paid out) this money; empty for online payments")
+    refund = models.ForeignKey("Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="tenders")
 
 
 class Refund(models.Model):
