@@ -72,6 +72,10 @@ class StockMovement(models.Model):
     doc_type = models.CharField(max_length=32, blank=True, default="")
     doc_ref = models.CharField(max_length=64, blank=True, default="")
     note = models.CharField(max_length=200, blank=True, default="")
+    cause = models.CharField(max_length=16, blank=True, default="", choices=[
+        ("correction", "更正 Correction"), ("damage", "损坏 Damage"), ("theft", "失窃 Theft"), ("found", "盘盈 Found"),
+        ("expired", "过期 Expired"), ("other", "其他 Other"), ("short", "短少 Short"),
+    ], help_text="why an adjustment was made (adjustments, transfer discrepancies)")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(db_index=True)
 

@@ -1,19 +1,46 @@
 """Write use-cases of the stock ledger. Every change of a balance writes one StockMovement in the
 same transaction. Other contexts (sales, purchasing, transfers) change stock only through these.
 
-CONTRACT (agreed between the inventory and sales work; bodies are being implemented):
+CONTRACT (agreed between the inventory and sales work):
 every function is one transaction (``transaction.atomic(savepoint=False)`` so that callers that
 already hold a transaction pay no SAVEPOINT statements), takes ids not model instances where the
 hot path matters, and publishes one outbox event ``stock.moved`` (partition = location code) per
-call through ``mendian.platform.outbox.outbox_publish``.
+call and location through ``mendian.platform.outbox.outbox_publish``. The payload is
+``{"location", "doc_type", "doc_ref", "movements": [{"id", "sku_id", "lot_id", "lot", "reason",
+"on_hand_delta", "reserved_delta", "unit_cost"}]}``.
+
+Takes (``LotTake``) are returned grouped by input line, in input order; within a line in FEFO order.
+The sum of a line's takes is the line's quantity. ``unit_cost`` of a take is the moving-average
+cost of the SKU at the location when it was taken (tax-exclusive), so that sales record the cost of
+goods of every line.
+
+Locks are taken in the global order described in ``locks.py`` (costs, then balances by location,
+lot-less row first, id), so concurrent multi-line calls never deadlock. A refused call raises before
+writing anything (all-or-nothing without a savepoint).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from mendian.core.errors import Conflict, InvalidInput
+
+from . import domain
+from .errors import InsufficientStock, ShortLine
+from .locks import LevelRow, lock_costs, lock_levels, to_cost
+from .models import CountTask, LostDemand, Lot, StockLevel, StockMovement
+
+Reason = StockMovement.Reason
+TOPIC = "stock.moved"
 
 
 @dataclass(frozen=True)
@@ -42,48 +69,543 @@ class ReceiptLine:
     expiry: dt.date | None = None
 
 
+# --- internals ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Change:
+    """One movement to write: a delta on one balance."""
+
+    level_id: int | None  # None: the balance is created first
+    location_id: int
+    sku_id: int
+    lot_id: int | None
+    lot_code: str | None
+    reason: str
+    on_hand_delta: int = 0
+    reserved_delta: int = 0
+    unit_cost: Decimal | None = None
+    note: str = ""
+    cause: str = ""
+
+
+@dataclass
+class _Applied:
+    movements: list[StockMovement]
+    levels: dict[int, tuple[int, int]] = field(default_factory=dict)  # level id -> (on hand, reserved) after
+
+
+def _check_lines(lines: Sequence[StockLine]) -> dict[int, int]:
+    """Quantities per SKU, in first-seen order; quantities must be positive integers."""
+    if not lines:
+        raise InvalidInput("no lines", code="no_lines")
+    per_sku: dict[int, int] = {}
+    for ln in lines:
+        if not isinstance(ln.quantity, int) or isinstance(ln.quantity, bool) or ln.quantity <= 0:
+            raise InvalidInput("quantities must be positive integers", code="invalid_quantity",
+                               details={"sku_id": ln.sku_id, "quantity": ln.quantity})
+        per_sku[ln.sku_id] = per_sku.get(ln.sku_id, 0) + ln.quantity
+    return per_sku
+
+
+def _check_takes(takes: Sequence[LotTake]) -> None:
+    if not takes:
+        raise InvalidInput("no lines", code="no_lines")
+    for t in takes:
+        if not isinstance(t.quantity, int) or t.quantity <= 0:
+            raise InvalidInput("quantities must be positive integers", code="invalid_quantity",
+                               details={"sku_id": t.sku_id, "quantity": t.quantity})
+
+
+def _location_code(location_id: int) -> str:
+    from mendian.org.models import Location
+
+    code = Location.objects.filter(pk=location_id).values_list("code", flat=True).first()
+    if code is None:
+        raise InvalidInput(f"unknown location id {location_id}", code="unknown_location")
+    return code
+
+
+def _ensure_levels(changes: Iterable[_Change]) -> None:
+    """Create the balances that changes point at but that do not exist yet; fill in their ids.
+
+    ``INSERT … ON CONFLICT DO NOTHING`` in key order (a concurrent creator of the same row makes us
+    wait for its commit), then the ids are read back; the caller's later update takes the row lock.
+    """
+    missing = [c for c in changes if c.level_id is None]
+    if not missing:
+        return
+    keys = sorted({(c.location_id, c.sku_id, c.lot_id) for c in missing}, key=lambda k: (k[0], k[1], k[2] or 0))
+    sku_ids = {k[1] for k in keys}
+    from mendian.catalog.models import Sku
+
+    known = set(Sku.objects.filter(pk__in=sku_ids).values_list("pk", flat=True))
+    if unknown := sku_ids - known:
+        raise InvalidInput(f"unknown SKU id(s) {sorted(unknown)}", code="unknown_sku", details={"sku_ids": sorted(unknown)})
+    StockLevel.objects.bulk_create(
+        [StockLevel(location_id=loc, sku_id=sku, lot_id=lot, on_hand=0, reserved=0) for loc, sku, lot in keys],
+        ignore_conflicts=True,
+    )
+    ids: dict[tuple[int, int, int | None], int] = {}
+    for row in (StockLevel.objects.filter(location_id__in={k[0] for k in keys}, sku_id__in=sku_ids)
+                .values_list("id", "location_id", "sku_id", "lot_id")):
+        ids[(row[1], row[2], row[3])] = row[0]
+    for c in missing:
+        c.level_id = ids[(c.location_id, c.sku_id, c.lot_id)]
+
+
+def _update_levels(deltas: dict[int, tuple[int, int]]) -> dict[int, tuple[int, int]]:
+    """One UPDATE for all balances: on hand and reserved by their deltas; returns the new values."""
+    if not deltas:
+        return {}
+    table = StockLevel._meta.db_table
+    ids = sorted(deltas)
+    with connection.cursor() as cur:
+        if settings.IS_POSTGRES:
+            cur.execute(
+                f"UPDATE {table} AS s SET on_hand = s.on_hand + v.d_on, reserved = s.reserved + v.d_res "  # noqa: S608
+                "FROM unnest(%s::bigint[], %s::integer[], %s::integer[]) AS v(vid, d_on, d_res) "
+                "WHERE s.id = v.vid RETURNING s.id, s.on_hand, s.reserved",
+                [ids, [deltas[i][0] for i in ids], [deltas[i][1] for i in ids]],
+            )
+        else:
+            values = ", ".join(["(%s, %s, %s)"] * len(ids))
+            params: list[Any] = []
+            for i in ids:
+                params += [i, deltas[i][0], deltas[i][1]]
+            cur.execute(
+                f"WITH v(vid, d_on, d_res) AS (VALUES {values}) "  # noqa: S608
+                f"UPDATE {table} SET on_hand = on_hand + v.d_on, reserved = reserved + v.d_res "
+                f"FROM v WHERE {table}.id = v.vid RETURNING id, on_hand, reserved",
+                params,
+            )
+        return {r[0]: (r[1], r[2]) for r in cur.fetchall()}
+
+
+def _movement(c: _Change, *, doc_type: str, doc_ref: str, user_id: int | None, at: dt.datetime) -> StockMovement:
+    return StockMovement(
+        level_id=c.level_id, location_id=c.location_id, sku_id=c.sku_id, lot_id=c.lot_id, reason=c.reason,
+        on_hand_delta=c.on_hand_delta, reserved_delta=c.reserved_delta, unit_cost=c.unit_cost,
+        doc_type=doc_type, doc_ref=doc_ref, note=c.note[:200], cause=c.cause, user_id=user_id, created_at=at,
+    )
+
+
+def _publish(location_code: str, movements: Sequence[StockMovement], changes: Sequence[_Change], *,
+             doc_type: str, doc_ref: str) -> None:
+    from mendian.platform.outbox import outbox_publish
+
+    outbox_publish(topic=TOPIC, partition=location_code, payload={
+        "location": location_code, "doc_type": doc_type, "doc_ref": doc_ref,
+        "movements": [
+            {"id": m.pk, "sku_id": m.sku_id, "lot_id": m.lot_id, "lot": c.lot_code, "reason": m.reason,
+             "on_hand_delta": m.on_hand_delta, "reserved_delta": m.reserved_delta,
+             "unit_cost": None if m.unit_cost is None else str(m.unit_cost)}
+            for m, c in zip(movements, changes, strict=True)
+        ],
+    })
+
+
+def _apply(changes: list[_Change], *, location_codes: Mapping[int, str], doc_type: str, doc_ref: str,
+           user_id: int | None, at: dt.datetime | None = None, known: dict[int, tuple[int, int]] | None = None,
+           skip_update: bool = False) -> _Applied:
+    """Write changes: create missing balances, one UPDATE of all balances, one INSERT of all movements,
+    one event per location. ``skip_update``: the balances were already updated (POS fast path)."""
+    at = at or timezone.now()
+    changes = [c for c in changes if c.on_hand_delta or c.reserved_delta]
+    if not changes:
+        return _Applied(movements=[])
+    _ensure_levels(changes)
+    levels: dict[int, tuple[int, int]] = dict(known or {})
+    if not skip_update:
+        deltas: dict[int, tuple[int, int]] = {}
+        for c in changes:
+            d = deltas.get(c.level_id, (0, 0))
+            deltas[c.level_id] = (d[0] + c.on_hand_delta, d[1] + c.reserved_delta)
+        levels.update(_update_levels(deltas))
+    movements = [_movement(c, doc_type=doc_type, doc_ref=doc_ref, user_id=user_id, at=at) for c in changes]
+    StockMovement.objects.bulk_create(movements)
+    by_loc: dict[int, tuple[list[StockMovement], list[_Change]]] = {}
+    for m, c in zip(movements, changes, strict=True):
+        ms, cs = by_loc.setdefault(c.location_id, ([], []))
+        ms.append(m)
+        cs.append(c)
+    for loc_id, (ms, cs) in by_loc.items():
+        code = location_codes.get(loc_id) or _location_code(loc_id)
+        _publish(code, ms, cs, doc_type=doc_type, doc_ref=doc_ref)
+    return _Applied(movements=movements, levels=levels)
+
+
+def _open_count_tasks(location_id: int, sku_ids: Iterable[int], *, at: dt.datetime,
+                      reason: str = "negative_stock") -> None:
+    """Open a count task per SKU unless one is open already (unique open task per location and SKU)."""
+    skus = sorted(set(sku_ids))
+    if skus:
+        CountTask.objects.bulk_create(
+            [CountTask(location_id=location_id, sku_id=s, reason=reason, status=CountTask.Status.OPEN, created_at=at)
+             for s in skus], ignore_conflicts=True)
+
+
+def _balances(rows: Sequence[LevelRow]) -> dict[int, list[LevelRow]]:
+    out: dict[int, list[LevelRow]] = defaultdict(list)
+    for r in rows:
+        out[r.sku_id].append(r)
+    return out
+
+
+def _as_lot_balance(r: LevelRow) -> domain.LotBalance:
+    return domain.LotBalance(r.id, r.lot_id, r.lot_code, r.expiry, r.on_hand, r.reserved)
+
+
+def _avg_of(rows: Sequence[LevelRow]) -> Decimal:
+    return rows[0].avg_cost if rows else Decimal("0.0000")
+
+
+def _split_per_line(lines: Sequence[StockLine], takes_per_sku: dict[int, list[LotTake]]) -> list[LotTake]:
+    """Hand the takes of each SKU out to its lines in input order (a SKU may appear on several lines)."""
+    pools = {sku: list(ts) for sku, ts in takes_per_sku.items()}
+    out: list[LotTake] = []
+    for ln in lines:
+        need = ln.quantity
+        pool = pools.get(ln.sku_id, [])
+        while need > 0 and pool:
+            t = pool[0]
+            q = min(need, t.quantity)
+            out.append(LotTake(t.sku_id, t.lot_id, t.lot_code, q, t.unit_cost))
+            need -= q
+            if q == t.quantity:
+                pool.pop(0)
+            else:
+                pool[0] = LotTake(t.sku_id, t.lot_id, t.lot_code, t.quantity - q, t.unit_cost)
+    return out
+
+
+def _today() -> dt.date:
+    return timezone.localdate()
+
+
+# --- reservations (online orders) ------------------------------------------------------------------
+
+
 def stock_reserve(*, location_id: int, lines: Sequence[StockLine], doc_type: str, doc_ref: str,
                   user_id: int | None) -> list[LotTake]:
     """Reserve all lines or none (online orders). FEFO across lots for lot-tracked SKUs.
 
     Guarded on available (on_hand − reserved); never oversells, never deadlocks (rows in a fixed
     order). Raises ``InsufficientStock(lines=[ShortLine(sku_id, requested, available)])`` naming every
-    short line; writes nothing then.
+    short line; writes nothing then. Lots expired before today are not reserved.
     """
-    raise NotImplementedError
+    per_sku = _check_lines(lines)
+    with transaction.atomic(savepoint=False):
+        rows = lock_levels(location_ids=[location_id], sku_ids=per_sku)
+        by_sku = _balances(rows)
+        today = _today()
+        short: list[ShortLine] = []
+        changes: list[_Change] = []
+        takes: dict[int, list[LotTake]] = {}
+        for sku_id, qty in per_sku.items():
+            lvls = by_sku.get(sku_id, [])
+            choice = domain.choose_lots([_as_lot_balance(r) for r in lvls], qty, today=today)
+            if choice.short:
+                short.append(ShortLine(sku_id=sku_id, requested=qty, available=max(choice.available, 0)))
+                continue
+            cost = _avg_of(lvls)
+            takes[sku_id] = [LotTake(sku_id, t.lot_id, t.lot_code, t.quantity, cost) for t in choice.takes]
+            changes += [_Change(t.level_id, location_id, sku_id, t.lot_id, t.lot_code, Reason.RESERVATION,
+                                reserved_delta=t.quantity, unit_cost=cost) for t in choice.takes]
+        if short:
+            raise InsufficientStock(short)
+        codes = {location_id: rows[0].location_code} if rows else {}
+        _apply(changes, location_codes=codes, doc_type=doc_type, doc_ref=doc_ref, user_id=user_id)
+    return _split_per_line(lines, takes)
+
+
+def _take_back(*, location_id: int, takes: Sequence[LotTake], doc_type: str, doc_ref: str, user_id: int | None,
+               issue: bool) -> None:
+    """Release (``issue`` False) or issue (True) reserved quantities, balance by balance."""
+    _check_takes(takes)
+    with transaction.atomic(savepoint=False):
+        rows = lock_levels(location_ids=[location_id], sku_ids={t.sku_id for t in takes})
+        by_key = {(r.sku_id, r.lot_id): r for r in rows}
+        need: dict[tuple[int, int | None], int] = defaultdict(int)
+        for t in takes:
+            need[(t.sku_id, t.lot_id)] += t.quantity
+        for key, q in need.items():
+            r = by_key.get(key)
+            if r is None or r.reserved < q:
+                raise Conflict("more than is reserved", code="not_reserved",
+                               details={"sku_id": key[0], "lot_id": key[1], "quantity": q,
+                                        "reserved": r.reserved if r else 0})
+        reason = Reason.SALE if issue else Reason.RELEASE
+        changes = [
+            _Change(by_key[(t.sku_id, t.lot_id)].id, location_id, t.sku_id, t.lot_id, t.lot_code, reason,
+                    on_hand_delta=-t.quantity if issue else 0, reserved_delta=-t.quantity, unit_cost=t.unit_cost)
+            for t in takes
+        ]
+        _apply(changes, location_codes={location_id: rows[0].location_code}, doc_type=doc_type, doc_ref=doc_ref,
+               user_id=user_id)
 
 
 def stock_release(*, location_id: int, takes: Sequence[LotTake], doc_type: str, doc_ref: str,
                   user_id: int | None) -> None:
-    """Give back a reservation (cancel, expiry): reserved −= qty per take."""
-    raise NotImplementedError
+    """Give back a reservation (cancel, expiry): reserved −= qty per take.
+
+    Raises ``Conflict`` (``not_reserved``) when a take exceeds what is reserved on its balance."""
+    _take_back(location_id=location_id, takes=takes, doc_type=doc_type, doc_ref=doc_ref, user_id=user_id, issue=False)
 
 
 def stock_issue_reserved(*, location_id: int, takes: Sequence[LotTake], doc_type: str, doc_ref: str,
                          user_id: int | None) -> None:
-    """Goods of a reservation leave (fulfilment): on_hand −= qty and reserved −= qty, reason sale."""
-    raise NotImplementedError
+    """Goods of a reservation leave (fulfilment): on_hand −= qty and reserved −= qty, reason sale.
+
+    The movement carries the take's unit cost (the cost the order recorded when it reserved)."""
+    _take_back(location_id=location_id, takes=takes, doc_type=doc_type, doc_ref=doc_ref, user_id=user_id, issue=True)
+
+
+# --- POS sales -------------------------------------------------------------------------------------
+
+_SELL_FAST_PG = """
+WITH v AS (SELECT * FROM unnest(%s::bigint[], %s::integer[]) AS t(sku_id, q)),
+l AS MATERIALIZED (
+  SELECT s.id FROM {level} s
+  WHERE s.location_id = %s AND s.lot_id IS NULL AND s.sku_id = ANY(%s::bigint[])
+  ORDER BY s.id FOR UPDATE
+)
+UPDATE {level} AS s SET on_hand = s.on_hand - v.q
+FROM l, v, {sku} k
+WHERE s.id = l.id AND v.sku_id = s.sku_id AND k.id = s.sku_id AND NOT k.lot_tracked
+RETURNING s.id, s.sku_id, s.on_hand, s.reserved,
+  (SELECT c.avg_cost FROM {cost} c WHERE c.location_id = s.location_id AND c.sku_id = s.sku_id),
+  (SELECT o.code FROM {location} o WHERE o.id = s.location_id)
+"""
+
+_SELL_FAST_SQLITE = """
+WITH v(sku_id, q) AS (VALUES {values})
+UPDATE {level} SET on_hand = on_hand - v.q
+FROM v
+WHERE {level}.location_id = %s AND {level}.lot_id IS NULL AND {level}.sku_id = v.sku_id
+  AND {level}.sku_id IN (SELECT k.id FROM {sku} k WHERE NOT k.lot_tracked AND k.id IN (SELECT sku_id FROM v))
+RETURNING id, sku_id, on_hand, reserved,
+  (SELECT c.avg_cost FROM {cost} c WHERE c.location_id = {level}.location_id AND c.sku_id = {level}.sku_id),
+  (SELECT o.code FROM {location} o WHERE o.id = {level}.location_id)
+"""
+
+
+def _tables() -> dict[str, str]:
+    from mendian.catalog.models import Sku
+    from mendian.org.models import Location
+
+    from .models import StockCost
+
+    return {"level": StockLevel._meta.db_table, "sku": Sku._meta.db_table, "cost": StockCost._meta.db_table,
+            "location": Location._meta.db_table}
+
+
+def _sell_fast(location_id: int, per_sku: dict[int, int]) -> list[tuple]:
+    """One statement: take the lot-less balances of SKUs that are not lot-tracked, returning the new
+    balances, the average cost and the location code. SKUs without such a balance are not returned."""
+    skus = list(per_sku)
+    with connection.cursor() as cur:
+        if settings.IS_POSTGRES:
+            cur.execute(_SELL_FAST_PG.format(**_tables()), [skus, [per_sku[s] for s in skus], location_id, skus])
+        else:
+            params: list[Any] = []
+            for s in skus:
+                params += [s, per_sku[s]]
+            params.append(location_id)
+            sql = _SELL_FAST_SQLITE.format(values=", ".join(["(%s, %s)"] * len(skus)), **_tables())
+            cur.execute(sql, params)
+        return cur.fetchall()
 
 
 def stock_sell(*, location_id: int, lines: Sequence[StockLine], doc_type: str, doc_ref: str,
                user_id: int | None, refuse_negative: bool = False) -> list[LotTake]:
     """A POS sale: on hand leaves at once. Not refused for book stock unless ``refuse_negative``
-    (then ``InsufficientStock``); a balance driven below zero raises an open CountTask."""
-    raise NotImplementedError
+    (then ``InsufficientStock``); a balance driven below zero raises an open CountTask.
+
+    Non-lot-tracked SKUs with a balance go through one ``UPDATE … RETURNING`` (with the average cost
+    and location code), then one INSERT of the movements and the event (one statement more unless
+    the caller buffers it with ``write_batch()``). Lot-tracked SKUs (FEFO; what the lots cannot cover
+    goes on the lot-less balance, "lot unknown") and balances that do not exist yet take the general
+    path: lock, choose, update.
+    """
+    per_sku = _check_lines(lines)
+    at = timezone.now()
+    with transaction.atomic(savepoint=False):
+        takes: dict[int, list[LotTake]] = {}
+        changes: list[_Change] = []
+        known: dict[int, tuple[int, int]] = {}
+        codes: dict[int, str] = {}
+        negative: set[int] = set()
+        rest = dict(per_sku)
+        if not refuse_negative:
+            for level_id, sku_id, on_hand, reserved, avg, code in _sell_fast(location_id, per_sku):
+                qty = rest.pop(sku_id)
+                cost = to_cost(avg)
+                codes[location_id] = code
+                known[level_id] = (on_hand, reserved)
+                takes[sku_id] = [LotTake(sku_id, None, None, qty, cost)]
+                changes.append(_Change(level_id, location_id, sku_id, None, None, Reason.SALE, on_hand_delta=-qty,
+                                       unit_cost=cost))
+                if on_hand < 0:
+                    negative.add(sku_id)
+        slow: list[_Change] = []
+        if rest:
+            rows = lock_levels(location_ids=[location_id], sku_ids=rest)
+            if rows:
+                codes[location_id] = rows[0].location_code
+            by_sku = _balances(rows)
+            today = _today()
+            short: list[ShortLine] = []
+            for sku_id, qty in rest.items():
+                lvls = by_sku.get(sku_id, [])
+                choice = domain.choose_lots([_as_lot_balance(r) for r in lvls], qty, today=today,
+                                            allow_negative=not refuse_negative)
+                if choice.short:
+                    short.append(ShortLine(sku_id=sku_id, requested=qty, available=max(choice.available, 0)))
+                    continue
+                cost = _avg_of(lvls)
+                takes[sku_id] = [LotTake(sku_id, t.lot_id, t.lot_code, t.quantity, cost) for t in choice.takes]
+                slow += [_Change(t.level_id, location_id, sku_id, t.lot_id, t.lot_code, Reason.SALE,
+                                 on_hand_delta=-t.quantity, unit_cost=cost) for t in choice.takes]
+            if short:
+                raise InsufficientStock(short)
+        if changes:  # fast path rows: already updated, only movements to write
+            _ensure_levels(slow)
+            deltas: dict[int, tuple[int, int]] = {}
+            for c in slow:
+                d = deltas.get(c.level_id, (0, 0))
+                deltas[c.level_id] = (d[0] + c.on_hand_delta, 0)
+            for level_id, (oh, rs) in _update_levels(deltas).items():
+                known[level_id] = (oh, rs)
+                negative.update(c.sku_id for c in slow if c.level_id == level_id and oh < 0)
+            _apply(changes + slow, location_codes=codes, doc_type=doc_type, doc_ref=doc_ref, user_id=user_id, at=at,
+                   known=known, skip_update=True)
+        else:
+            applied = _apply(slow, location_codes=codes, doc_type=doc_type, doc_ref=doc_ref, user_id=user_id, at=at)
+            negative.update(c.sku_id for c in slow if applied.levels.get(c.level_id, (0, 0))[0] < 0)
+        if negative:
+            _open_count_tasks(location_id, negative, at=at)
+    return _split_per_line(lines, takes)
+
+
+# --- goods coming in -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _PutLine:
+    sku_id: int
+    lot_id: int | None
+    lot_code: str | None
+    quantity: int
+    unit_cost: Decimal
+    reason: str
+    note: str = ""
+
+
+def _put(*, location_id: int, items: Sequence[_PutLine], doc_type: str, doc_ref: str, user_id: int | None,
+         extra_changes: Sequence[_Change] = (), extra_locations: Sequence[int] = ()) -> _Applied:
+    """Goods in: on hand += qty per item and the moving-average cost per SKU (locks: costs, then levels).
+
+    ``extra_changes`` (on balances of ``extra_locations``, already resolved) are written in the same
+    UPDATE/INSERT, e.g. the transit side of a transfer."""
+    costs = lock_costs(keys=[(location_id, it.sku_id) for it in items])
+    rows = lock_levels(location_ids=[location_id, *extra_locations], sku_ids={it.sku_id for it in items})
+    here = [r for r in rows if r.location_id == location_id]
+    by_key = {(r.sku_id, r.lot_id): r for r in here}
+    on_hand: dict[int, int] = defaultdict(int)
+    for r in here:
+        on_hand[r.sku_id] += r.on_hand
+    changes: list[_Change] = list(extra_changes)
+    for it in items:
+        c = costs[(location_id, it.sku_id)]
+        c.avg_cost = domain.moving_average(on_hand=on_hand[it.sku_id], avg_cost=to_cost(c.avg_cost),
+                                           quantity=it.quantity, unit_cost=it.unit_cost)
+        on_hand[it.sku_id] += it.quantity
+        r = by_key.get((it.sku_id, it.lot_id))
+        changes.append(_Change(r.id if r else None, location_id, it.sku_id, it.lot_id, it.lot_code, it.reason,
+                               on_hand_delta=it.quantity, unit_cost=to_cost(it.unit_cost), note=it.note))
+    codes = {r.location_id: r.location_code for r in rows}
+    applied = _apply(changes, location_codes=codes, doc_type=doc_type, doc_ref=doc_ref, user_id=user_id)
+    from .models import StockCost
+
+    now = timezone.now()
+    for c in costs.values():
+        c.updated_at = now
+    StockCost.objects.bulk_update(list(costs.values()), ["avg_cost", "updated_at"])
+    return applied
+
+
+def _resolve_lots(lines: Sequence[ReceiptLine]) -> dict[tuple[int, str], tuple[int, str]]:
+    """Lots of lot-tracked lines by (SKU, code), created when new; validates the lot rules."""
+    from mendian.catalog.models import Sku
+
+    sku_ids = {ln.sku_id for ln in lines}
+    flags = dict(Sku.objects.filter(pk__in=sku_ids).values_list("pk", "lot_tracked"))
+    if unknown := sku_ids - set(flags):
+        raise InvalidInput(f"unknown SKU id(s) {sorted(unknown)}", code="unknown_sku", details={"sku_ids": sorted(unknown)})
+    wanted: dict[tuple[int, str], dt.date | None] = {}
+    for ln in lines:
+        if flags[ln.sku_id] and not ln.lot_code:
+            raise InvalidInput("a lot code is required for a lot-tracked SKU", code="lot_required",
+                               details={"sku_id": ln.sku_id})
+        if not flags[ln.sku_id] and ln.lot_code:
+            raise InvalidInput("this SKU is not lot-tracked", code="not_lot_tracked", details={"sku_id": ln.sku_id})
+        if ln.lot_code:
+            wanted.setdefault((ln.sku_id, ln.lot_code), ln.expiry)
+    if not wanted:
+        return {}
+    Lot.objects.bulk_create([Lot(sku_id=s, code=c, expiry=e) for (s, c), e in sorted(wanted.items())],
+                            ignore_conflicts=True)
+    found: dict[tuple[int, str], tuple[int, str]] = {}
+    for pk, sku_id, code in Lot.objects.filter(sku_id__in={k[0] for k in wanted},
+                                               code__in={k[1] for k in wanted}).values_list("pk", "sku_id", "code"):
+        if (sku_id, code) in wanted:
+            found[(sku_id, code)] = (pk, code)
+    return found
+
+
+def stock_receive(*, location_id: int, lines: Sequence[ReceiptLine], doc_type: str, doc_ref: str,
+                  user_id: int | None, reason: str = Reason.RECEIPT) -> None:
+    """Goods received (purchase receipt, opening balance): on hand += qty; moving-average cost.
+
+    Lot-tracked SKUs need ``lot_code`` (the lot is created with its expiry when new); other SKUs must
+    not have one. The moving average per (location, SKU) becomes (on hand × average + qty × cost) /
+    (on hand + qty), or the receipt's cost when nothing was on hand."""
+    if not lines:
+        raise InvalidInput("no lines", code="no_lines")
+    for ln in lines:
+        if not isinstance(ln.quantity, int) or ln.quantity <= 0:
+            raise InvalidInput("quantities must be positive integers", code="invalid_quantity",
+                               details={"sku_id": ln.sku_id, "quantity": ln.quantity})
+        if Decimal(ln.unit_cost) < 0:
+            raise InvalidInput("unit cost must not be negative", code="invalid_cost", details={"sku_id": ln.sku_id})
+    with transaction.atomic(savepoint=False):
+        lots = _resolve_lots(lines)
+        items = []
+        for ln in lines:
+            lot_id, lot_code = lots[(ln.sku_id, ln.lot_code)] if ln.lot_code else (None, None)
+            items.append(_PutLine(ln.sku_id, lot_id, lot_code, ln.quantity, Decimal(ln.unit_cost), reason))
+        _put(location_id=location_id, items=items, doc_type=doc_type, doc_ref=doc_ref, user_id=user_id)
 
 
 def stock_return(*, location_id: int, takes: Sequence[LotTake], doc_type: str, doc_ref: str,
                  user_id: int | None) -> None:
-    """Refunded goods come back into the lots they left, at their recorded cost (reason return)."""
-    raise NotImplementedError
+    """Refunded goods come back into the lots they left, at their recorded cost (reason return).
 
-
-def stock_receive(*, location_id: int, lines: Sequence[ReceiptLine], doc_type: str, doc_ref: str,
-                  user_id: int | None) -> None:
-    """Goods received (purchase receipt, opening balance): on hand += qty; moving-average cost."""
-    raise NotImplementedError
+    The returned goods enter the moving average at the cost the sale recorded."""
+    _check_takes(takes)
+    with transaction.atomic(savepoint=False):
+        items = [_PutLine(t.sku_id, t.lot_id, t.lot_code, t.quantity, to_cost(t.unit_cost), Reason.RETURN) for t in takes]
+        _put(location_id=location_id, items=items, doc_type=doc_type, doc_ref=doc_ref, user_id=user_id)
 
 
 def lost_demand_record(*, location_id: int, items: Sequence[StockLine], channel: str) -> None:
-    """Record demand refused for stock (in its own transaction, so that it survives the refusal)."""
-    raise NotImplementedError
+    """Record demand refused for stock (in its own transaction, so that it survives the refusal).
+
+    Call it after the refused transaction has rolled back (outside of it), e.g. in the API handler
+    that maps ``InsufficientStock`` to 409."""
+    rows = [LostDemand(location_id=location_id, sku_id=i.sku_id, quantity=i.quantity, channel=channel[:16],
+                       created_at=timezone.now()) for i in items if i.quantity > 0]
+    if rows:
+        with transaction.atomic():
+            LostDemand.objects.bulk_create(rows)
