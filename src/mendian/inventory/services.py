@@ -609,3 +609,133 @@ def lost_demand_record(*, location_id: int, items: Sequence[StockLine], channel:
     if rows:
         with transaction.atomic():
             LostDemand.objects.bulk_create(rows)
+
+
+# --- opening balances (bulk) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpeningRow:
+    location_id: int
+    sku_id: int
+    quantity: int  # >= 0; 0 creates the balance without a movement
+    unit_cost: Decimal  # tax-exclusive
+    lot_code: str | None = None
+    expiry: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class OpeningResult:
+    levels: int
+    movements: int
+    lots: int
+
+
+def stock_opening_bulk(*, rows: Sequence[OpeningRow], doc_ref: str = "OPENING", user_id: int | None = None,
+                       at: dt.datetime | None = None, batch_size: int = 5000) -> OpeningResult:
+    """Opening balances for many (location, SKU[, lot]) rows at once — the move to mendian, the demo.
+
+    A handful of bulk statements whatever the size: lots (created when new), balances, movements
+    (reason ``opening``), average costs (quantity-weighted over the lots of a SKU at a location,
+    upserted) and one ``stock.moved`` event per location. The balances must not exist yet
+    (``Conflict`` otherwise: use receipts or counts on existing stock). No per-row locks are needed:
+    new rows are invisible to others until the commit, and a concurrent creator of the same
+    balance fails on the unique constraint.
+    """
+    from mendian.catalog.models import Sku
+    from mendian.org.models import Location
+
+    from .models import StockCost
+
+    if not rows:
+        return OpeningResult(0, 0, 0)
+    at = at or timezone.now()
+    for r in rows:
+        if not isinstance(r.quantity, int) or r.quantity < 0 or Decimal(r.unit_cost) < 0:
+            raise InvalidInput("opening quantities and costs must not be negative", code="invalid_quantity",
+                               details={"location_id": r.location_id, "sku_id": r.sku_id})
+    with transaction.atomic(savepoint=False):
+        loc_ids = {r.location_id for r in rows}
+        sku_ids = {r.sku_id for r in rows}
+        codes = dict(Location.objects.filter(pk__in=loc_ids).values_list("pk", "code"))
+        if missing := loc_ids - set(codes):
+            raise InvalidInput(f"unknown location id(s) {sorted(missing)[:10]}", code="unknown_location")
+        if Sku.objects.filter(pk__in=sku_ids).count() != len(sku_ids):
+            raise InvalidInput("unknown SKU id(s) in opening rows", code="unknown_sku")
+        wanted_lots = {(r.sku_id, r.lot_code): r.expiry for r in rows if r.lot_code}
+        lot_ids: dict[tuple[int, str], int] = {}
+        if wanted_lots:
+            Lot.objects.bulk_create([Lot(sku_id=s, code=c, expiry=e) for (s, c), e in wanted_lots.items()],
+                                    ignore_conflicts=True, batch_size=batch_size)
+            lot_skus = {k[0] for k in wanted_lots}
+            for pk, s, c in Lot.objects.filter(sku_id__in=lot_skus).values_list("pk", "sku_id", "code"):
+                if (s, c) in wanted_lots:
+                    lot_ids[(s, c)] = pk
+        existing = set(StockLevel.objects.filter(location_id__in=loc_ids, sku_id__in=sku_ids)
+                       .values_list("location_id", "sku_id", "lot_id"))
+        levels: list[StockLevel] = []
+        seen: set[tuple[int, int, int | None]] = set()
+        for r in rows:
+            key = (r.location_id, r.sku_id, lot_ids[(r.sku_id, r.lot_code)] if r.lot_code else None)
+            if key in existing or key in seen:
+                raise Conflict("an opening balance exists already for this location, SKU and lot",
+                               code="opening_exists", details={"location": codes[key[0]], "sku_id": key[1],
+                                                               "lot": r.lot_code})
+            seen.add(key)
+            levels.append(StockLevel(location_id=key[0], sku_id=key[1], lot_id=key[2], on_hand=r.quantity, reserved=0))
+        StockLevel.objects.bulk_create(levels, batch_size=batch_size)
+        if any(lv.pk is None for lv in levels):  # a backend that cannot return ids from a bulk insert
+            ids = {(a, b, c): pk for pk, a, b, c in StockLevel.objects.filter(location_id__in=loc_ids, sku_id__in=sku_ids)
+                   .values_list("pk", "location_id", "sku_id", "lot_id")}
+            for lv in levels:
+                lv.pk = lv.id = ids[(lv.location_id, lv.sku_id, lv.lot_id)]
+        movements = [
+            StockMovement(level_id=lv.pk, location_id=lv.location_id, sku_id=lv.sku_id, lot_id=lv.lot_id,
+                          reason=Reason.OPENING, on_hand_delta=r.quantity, reserved_delta=0,
+                          unit_cost=to_cost(r.unit_cost), doc_type="opening", doc_ref=doc_ref, user_id=user_id,
+                          created_at=at)
+            for lv, r in zip(levels, rows, strict=True) if r.quantity
+        ]
+        StockMovement.objects.bulk_create(movements, batch_size=batch_size)
+        value: dict[tuple[int, int], list] = {}
+        for r in rows:
+            v = value.setdefault((r.location_id, r.sku_id), [0, Decimal(0), Decimal(r.unit_cost)])
+            v[0] += r.quantity
+            v[1] += Decimal(r.quantity) * Decimal(r.unit_cost)
+        costs = [StockCost(location_id=loc, sku_id=sku, updated_at=at,
+                           avg_cost=to_cost(tv / q if q else last)) for (loc, sku), (q, tv, last) in value.items()]
+        StockCost.objects.bulk_create(costs, batch_size=batch_size, update_conflicts=True,
+                                      unique_fields=["location", "sku"], update_fields=["avg_cost", "updated_at"])
+        from mendian.platform.outbox import outbox_publish
+
+        lot_code_of = {v: k[1] for k, v in lot_ids.items()}
+        per_loc: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for m in movements:
+            per_loc[m.location_id].append({
+                "id": m.pk, "sku_id": m.sku_id, "lot_id": m.lot_id, "lot": lot_code_of.get(m.lot_id),
+                "reason": m.reason, "on_hand_delta": m.on_hand_delta, "reserved_delta": 0,
+                "unit_cost": str(m.unit_cost)})
+        for loc_id in sorted(per_loc):
+            outbox_publish(topic=TOPIC, partition=codes[loc_id], payload={
+                "location": codes[loc_id], "doc_type": "opening", "doc_ref": doc_ref, "movements": per_loc[loc_id]})
+    return OpeningResult(levels=len(levels), movements=len(movements), lots=len(lot_ids))
+
+
+# --- ledger check ----------------------------------------------------------------------------------
+
+
+def stock_ledger_check() -> list[domain.Problem]:
+    """Every balance against the sums of its movements: two aggregate queries, compared in memory."""
+    from django.db.models import Sum
+
+    sums = {
+        row["level_id"]: (row["oh"] or 0, row["rs"] or 0)
+        for row in StockMovement.objects.values("level_id").order_by().annotate(
+            oh=Sum("on_hand_delta"), rs=Sum("reserved_delta"))
+    }
+    balances = (
+        domain.BookBalance(pk, loc, sku, lot, oh, rs)
+        for pk, loc, sku, lot, oh, rs in StockLevel.objects.order_by("pk").values_list(
+            "pk", "location__code", "sku__code", "lot__code", "on_hand", "reserved").iterator(chunk_size=5000)
+    )
+    return domain.compare_ledger(balances, sums)
