@@ -1,0 +1,809 @@
+"""``apply_promotions(cart, rules) -> PricingResult``: the customer's best price, exactly.
+
+Layers (the issue's default): item prices (special / flash / tier prices) → order promotions (their
+thresholds count the amounts after item prices, or list prices when a rule says so) → one discount
+coupon and one free-shipping coupon (thresholds after promotions) → points (a tender).
+
+Vocabulary (Oscar's, without the mutation): a rule's ``Condition`` is checked against the cart's
+context once; its ``Benefit`` computes a discount on the lines it covers; the *applicator* here is an
+exact search instead of a priority walk.
+
+**What a combination is.** A set S of rules plus, for rules that conflict, which one takes the
+contested lines. Two rules conflict on a line when they share an exclusive group, or one is a tier
+price and the other does not combine with member prices (tier prices never stack on each other).
+Within a set, conflicting rules *consume* lines in an order: each takes its covered lines that no
+earlier conflicting rule took (Oscar's line consumption). Benefits are then computed layer by layer
+in a fixed order (special → tier → bundle → Nth item → buy X get Y → add-on → 满件折 → 满折 → 满减 →
+gifts, then priority, then code); each rule's discount is capped at what its lines still owe, so no
+line and no total is ever negative.
+
+**Search.** Branch and bound over the rules that can hurt another (a conflict, a threshold that a
+lower price could miss, a coupon it blocks or whose threshold it could break): include / exclude,
+best upper bound first. The other rules are always included: adding them never raises the total.
+At each leaf, every distinct consumption order of each group of conflicting rules is evaluated, and
+the coupon is chosen exactly for that leaf. Bound: total ≥ subtotal − Σ UB(rules still possible) −
+UB(best coupon), where UB(rule) is the rule alone on all its lines at regular prices (every benefit
+is monotone in the prices it sees). Exact over that space; the cost is exponential only in the
+number of *interacting* rules that touch one cart (measured in bench/pricing.py).
+
+**Objective.** Lowest total (goods + shipping − discounts, before points); ties: more gift value,
+more points the customer asked for, then the combination whose rules have the higher priorities,
+then codes — so the same input always gives the same output.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from .benefits import Give, PRule, _yuan, item_price, order_benefit
+from .fen import RATE_ONE, allocate_fen, div_half_up, from_fen, line_fen, rate_off, to_bp, to_fen
+from .model import (
+    KIND_RANK,
+    Adjustment,
+    Applied,
+    CartLine,
+    CartSnapshot,
+    CouponInput,
+    CouponKind,
+    GiftLine,
+    Hint,
+    Kind,
+    NotApplied,
+    PricedLine,
+    PricingResult,
+    Rule,
+)
+
+THRESHOLD_KINDS = frozenset({Kind.AMOUNT_OFF, Kind.SPEND_PERCENT, Kind.GIFT, Kind.ADDON})
+
+
+# ---- preparation (once per rule set; the service caches a RuleBook) ---------------------------
+
+
+def _prepare(rule: Rule, idx: int) -> PRule:
+    b, c = rule.benefit, rule.condition
+    kind = Kind(rule.kind)
+    if kind == Kind.QTY_PERCENT:
+        ladder = tuple(sorted((int(t.threshold), to_bp(t.value)) for t in b.tiers))
+    elif kind == Kind.SPEND_PERCENT:
+        ladder = tuple(sorted((to_fen(t.threshold), to_bp(t.value)) for t in b.tiers))
+    else:
+        ladder = tuple(sorted((to_fen(t.threshold), to_fen(t.value)) for t in b.tiers))
+    gifts = tuple((g.sku, g.quantity, to_fen(g.value)) for g in b.gifts)
+    min_amount = to_fen(c.min_amount)
+    if kind == Kind.AMOUNT_OFF and ladder:
+        min_amount = max(min_amount, 0)
+    return PRule(
+        idx=idx, code=rule.code, kind=kind.value, rank=(KIND_RANK[kind], -rule.priority, rule.code),
+        group=rule.exclusive_group, priority=rule.priority, with_coupons=rule.combines_with_coupons,
+        with_member_price=rule.combines_with_member_price, with_points=rule.combines_with_points,
+        list_basis=rule.threshold_basis == "list",
+        budget=None if rule.budget_left is None else max(0, to_fen(rule.budget_left)),
+        price=None if b.price is None else to_fen(b.price), rate=None if b.rate is None else to_bp(b.rate),
+        quota=b.quota_left,
+        tier_rates={t: to_bp(v) for t, v in b.tier_rates.items()},
+        tier_prices={t: {s: to_fen(p) for s, p in m.items()} for t, m in b.tier_prices.items()},
+        ladder=ladder, every=None if b.every is None else to_fen(b.every),
+        amount=None if b.amount is None else to_fen(b.amount),
+        max_discount=None if b.max_discount is None else to_fen(b.max_discount),
+        n=max(1, b.n), x=max(1, b.x), y=max(1, b.y), gifts=gifts, gift_value=sum(q * v for _, q, v in gifts),
+        repeat=b.repeat, addon_skus=frozenset(b.addon_skus), max_units=b.max_units,
+        bundle=tuple((i.sku, i.quantity) for i in b.items), max_sets=b.max_sets,
+        min_amount=min_amount, min_qty=c.min_qty,
+        threshold_kind=(kind in THRESHOLD_KINDS and not rule.threshold_basis == "list"),
+    )
+
+
+@dataclass
+class RuleBook:
+    """Active rules prepared and indexed by SKU, category and brand, so that a cart only looks at the
+    rules that can touch it. Build once per rule set (the service caches it)."""
+
+    rules: list[Rule]
+    prepared: list[PRule] = field(init=False)
+    by_sku: dict[str, list[int]] = field(init=False)
+    by_category: dict[str, list[int]] = field(init=False)
+    by_brand: dict[str, list[int]] = field(init=False)
+    everywhere: list[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rules = sorted(self.rules, key=lambda r: r.code)
+        self.prepared = [_prepare(r, i) for i, r in enumerate(self.rules)]
+        self.by_sku, self.by_category, self.by_brand, self.everywhere = {}, {}, {}, []
+        for i, r in enumerate(self.rules):
+            s = r.condition.scope
+            extra = set(r.benefit.addon_skus) | {it.sku for it in r.benefit.items}
+            if r.kind == Kind.TIER_PRICE:
+                for m in r.benefit.tier_prices.values():
+                    extra |= set(m)
+            if s.is_all and not (r.kind == Kind.BUNDLE) and not (r.kind == Kind.TIER_PRICE and not r.benefit.tier_rates):
+                self.everywhere.append(i)
+                continue
+            for sku in set(s.skus) | extra:
+                self.by_sku.setdefault(sku, []).append(i)
+            for cat in s.categories:
+                self.by_category.setdefault(cat, []).append(i)
+            for br in s.brands:
+                self.by_brand.setdefault(br, []).append(i)
+
+    def touching(self, lines: Sequence[CartLine]) -> list[int]:
+        found = set(self.everywhere)
+        for ln in lines:
+            found.update(self.by_sku.get(ln.sku, ()))
+            if ln.brand:
+                found.update(self.by_brand.get(ln.brand, ()))
+            for cat in ln.category_path:
+                found.update(self.by_category.get(cat, ()))
+        return sorted(found)
+
+
+# ---- context conditions ------------------------------------------------------------------------
+
+
+def _context_failure(rule: Rule, cart: CartSnapshot) -> tuple[str, str] | None:
+    """Why ``rule`` cannot apply to this cart at all (code, message), or None."""
+    c = rule.condition
+    m = cart.member
+    if c.channels and cart.channel not in c.channels:
+        return "channel", f"not on channel {cart.channel}"
+    if c.stores and cart.store not in c.stores:
+        return "store", f"not at store {cart.store}"
+    if c.regions and c.regions.isdisjoint(cart.regions):
+        return "region", "not in this store's region"
+    if c.starts_at is not None and cart.at < c.starts_at:
+        return "not_started", f"starts at {c.starts_at.isoformat()}"
+    if c.ends_at is not None and cart.at >= c.ends_at:
+        return "ended", f"ended at {c.ends_at.isoformat()}"
+    if c.weekdays and cart.at.weekday() not in c.weekdays:
+        return "weekday", "not on this day of the week"
+    if c.hours is not None:
+        t = cart.at.timetz().replace(tzinfo=None)
+        start, end = c.hours
+        inside = start <= t < end if start <= end else (t >= start or t < end)
+        if not inside:
+            return "hours", f"only between {start:%H:%M} and {end:%H:%M}"
+    if (c.members_only or c.tiers or c.new_member_only or c.first_order_only or rule.kind == Kind.TIER_PRICE) and m is None:
+        return "members_only", "for members only"
+    if m is not None:
+        if c.tiers and m.tier not in c.tiers:
+            return "tier", f"not for tier {m.tier or '-'}"
+        if c.new_member_only and not m.is_new:
+            return "new_member_only", "for new members only"
+        if c.first_order_only and not m.first_order:
+            return "first_order_only", "for the first order only"
+        if c.per_member_limit is not None and m.promotion_uses.get(rule.code, 0) >= c.per_member_limit:
+            return "usage_limit", f"used {c.per_member_limit} times already"
+    if rule.kind == Kind.TIER_PRICE and m is not None and m.tier not in rule.benefit.tier_rates and \
+            m.tier not in rule.benefit.tier_prices:
+        return "tier", f"no member price for tier {m.tier or '-'}"
+    if rule.budget_left is not None and rule.budget_left <= 0:
+        return "budget_spent", "the promotion's budget is spent"
+    b = rule.benefit
+    if rule.kind == Kind.SPECIAL_PRICE:
+        if b.quota_left is not None and b.quota_left <= 0:
+            return "quota_spent", "sold out at this price"
+        if b.per_member_units is not None:
+            used = m.promotion_units.get(rule.code, 0) if m is not None else 0
+            if m is None:
+                return "members_only", "for members only (limited per member)"
+            if used >= b.per_member_units:
+                return "member_quota_spent", f"limit of {b.per_member_units} per member reached"
+    if rule.kind == Kind.GIFT and b.quota_left is not None and b.quota_left <= 0:
+        return "quota_spent", "gifts are gone"
+    return None
+
+
+def _coupon_failure(cp: CouponInput, cart: CartSnapshot) -> tuple[str, str] | None:
+    if cp.channels and cart.channel not in cp.channels:
+        return "channel", f"not on channel {cart.channel}"
+    if cp.stores and cart.store not in cp.stores:
+        return "store", f"not at store {cart.store}"
+    if cp.regions and cp.regions.isdisjoint(cart.regions):
+        return "region", "not in this store's region"
+    if cp.valid_from is not None and cart.at < cp.valid_from:
+        return "not_started", f"valid from {cp.valid_from.isoformat()}"
+    if cp.valid_to is not None and cart.at >= cp.valid_to:
+        return "expired", f"expired at {cp.valid_to.isoformat()}"
+    return None
+
+
+# ---- per-cart problem ----------------------------------------------------------------------
+
+
+@dataclass
+class _Coupon:
+    code: str
+    kind: str
+    lines: tuple[int, ...]
+    amount: int
+    threshold: int
+    rate: int
+    cap: int | None
+    item_sku: str
+
+
+@dataclass
+class _Problem:
+    cart: CartSnapshot
+    skus: list[str]
+    qty: list[int]
+    puq: list[int]
+    price: list[int]
+    listed: list[int]
+    tier: str
+    rules: dict[int, PRule]           # candidate rules by RuleBook index
+    src: dict[int, Rule]
+    eligible: dict[int, frozenset[int]]
+    conflicts: dict[int, frozenset[int]]
+    coupons: list[_Coupon]
+    ship_coupons: list[_Coupon]
+    shipping: int
+    quota_units: dict[int, int | None]  # special price: units it may still sell to this member
+
+
+@dataclass
+class _Eval:
+    key: tuple
+    total: int
+    goods: int
+    ship_discount: int
+    item_parts: dict[int, dict[int, int]]     # rule -> line -> discount
+    order_parts: dict[int, dict[int, int]]
+    reasons: dict[int, str]
+    gifts: dict[int, tuple]
+    coupon: _Coupon | None
+    coupon_parts: dict[int, int]
+    ship_coupon: _Coupon | None
+    points_used: int
+    points_value: int
+    points_parts: dict[int, int]
+    assigned: dict[int, tuple[int, ...]]
+    remaining: list[int]
+    net: list[int]
+    unit_prices: list[tuple]
+    flash_notes: tuple[str, ...]
+
+
+def _eligible_lines(r: Rule, pr: PRule, lines: Sequence[CartLine], tier: str) -> frozenset[int]:
+    kind = r.kind
+    out = []
+    for i, ln in enumerate(lines):
+        if kind == Kind.BUNDLE:
+            ok = any(ln.sku == s for s, _ in pr.bundle) and ln.price_unit_qty == 1 and r.condition.scope.covers(ln) \
+                if not r.condition.scope.is_all else any(ln.sku == s for s, _ in pr.bundle) and ln.price_unit_qty == 1
+        elif kind == Kind.ADDON:
+            ok = ln.sku in pr.addon_skus or r.condition.scope.covers(ln)
+        elif kind == Kind.TIER_PRICE:
+            ok = r.condition.scope.covers(ln) and (tier in pr.tier_rates or ln.sku in pr.tier_prices.get(tier, {}))
+        else:
+            ok = r.condition.scope.covers(ln)
+            if ok and kind in (Kind.NTH_ITEM, Kind.BUY_X_GET_Y):
+                ok = ln.price_unit_qty == 1
+        if ok:
+            out.append(i)
+    return frozenset(out)
+
+
+def _conflict(a: PRule, b: PRule) -> bool:
+    if a.group and a.group == b.group:
+        return True
+    a_tier, b_tier = a.kind == "tier_price", b.kind == "tier_price"
+    if a_tier and b_tier:
+        return True
+    return (a_tier and not b.with_member_price) or (b_tier and not a.with_member_price)
+
+
+def _build(cart: CartSnapshot, book: RuleBook) -> tuple[_Problem, list[NotApplied], list[str]]:
+    lines = cart.lines
+    tier = cart.member.tier if cart.member is not None else ""
+    not_applied: list[NotApplied] = []
+    rules: dict[int, PRule] = {}
+    src: dict[int, Rule] = {}
+    eligible: dict[int, frozenset[int]] = {}
+    for i in book.touching(lines):
+        r, pr = book.rules[i], book.prepared[i]
+        fail = _context_failure(r, cart)
+        if fail:
+            not_applied.append(NotApplied(r.code, fail[0], fail[1]))
+            continue
+        el = _eligible_lines(r, pr, lines, tier)
+        if not el:
+            if not r.condition.scope.is_all:
+                not_applied.append(NotApplied(r.code, "no_lines", "no item in the cart is covered"))
+            continue
+        rules[i], src[i], eligible[i] = pr, r, el
+    conflicts: dict[int, set[int]] = {i: set() for i in rules}
+    ids = sorted(rules)
+    for a_pos, a in enumerate(ids):
+        for b in ids[a_pos + 1:]:
+            if eligible[a] & eligible[b] and _conflict(rules[a], rules[b]):
+                conflicts[a].add(b)
+                conflicts[b].add(a)
+    coupons: list[_Coupon] = []
+    ship: list[_Coupon] = []
+    seen: set[str] = set()
+    for cp in sorted(cart.coupons, key=lambda c: c.code):
+        if cp.code in seen:
+            continue
+        seen.add(cp.code)
+        fail = _coupon_failure(cp, cart)
+        if fail:
+            not_applied.append(NotApplied(cp.code, fail[0], fail[1]))
+            continue
+        cl = tuple(i for i, ln in enumerate(lines) if cp.scope.covers(ln)
+                   and (cp.kind != CouponKind.ITEM or ln.sku == cp.item_sku))
+        c = _Coupon(code=cp.code, kind=CouponKind(cp.kind).value, lines=cl, amount=to_fen(cp.amount),
+                    threshold=to_fen(cp.threshold), rate=to_bp(cp.rate) if cp.rate is not None else RATE_ONE,
+                    cap=None if cp.cap is None else to_fen(cp.cap), item_sku=cp.item_sku)
+        if c.kind == CouponKind.FREE_SHIPPING:
+            ship.append(c)
+        elif not cl:
+            not_applied.append(NotApplied(cp.code, "no_lines", "no item in the cart is covered by this coupon"))
+        else:
+            coupons.append(c)
+    quota_units: dict[int, int | None] = {}
+    for i, r in src.items():
+        if r.kind == Kind.SPECIAL_PRICE:
+            q = r.benefit.quota_left
+            if r.benefit.per_member_units is not None and cart.member is not None:
+                left = r.benefit.per_member_units - cart.member.promotion_units.get(r.code, 0)
+                q = left if q is None else min(q, left)
+            quota_units[i] = q
+    prob = _Problem(
+        cart=cart, skus=[ln.sku for ln in lines], qty=[ln.quantity for ln in lines],
+        puq=[ln.price_unit_qty for ln in lines], price=[to_fen(ln.unit_price) for ln in lines],
+        listed=[line_fen(to_fen(ln.unit_price), ln.quantity, ln.price_unit_qty) for ln in lines], tier=tier,
+        rules=rules, src=src, eligible=eligible, conflicts={k: frozenset(v) for k, v in conflicts.items()},
+        coupons=coupons, ship_coupons=ship, shipping=to_fen(cart.shipping_fee), quota_units=quota_units,
+    )
+    return prob, not_applied, []
+
+
+# ---- evaluation of one combination -----------------------------------------------------------
+
+
+def _segments_amount(segs: tuple, puq: int) -> int:
+    return sum(line_fen(p, u, puq) for u, p in segs)
+
+
+def _evaluate(p: _Problem, assigned: dict[int, tuple[int, ...]]) -> _Eval:
+    n = len(p.skus)
+    # layer 1: item prices
+    segs: list[tuple] = [((p.qty[i], p.price[i]),) for i in range(n)]
+    item_parts: dict[int, dict[int, int]] = {}
+    reasons: dict[int, str] = {}
+    flash_notes: list[str] = []
+    order_ids = sorted(assigned, key=lambda k: p.rules[k].rank)
+    for k in order_ids:
+        r = p.rules[k]
+        if r.kind not in ("special_price", "tier_price"):
+            continue
+        parts: dict[int, int] = {}
+        quota = p.quota_units.get(k)
+        # quota units go to the lines where a unit saves most
+        lines = assigned[k]
+        if quota is not None:
+            lines = sorted(lines, key=lambda i: (-(segs[i][0][1] - item_price(r, p.skus[i], segs[i][0][1], p.tier)), i))
+        for i in lines:
+            before = _segments_amount(segs[i], p.puq[i])
+            new_segs = []
+            for units, price in segs[i]:
+                newp = item_price(r, p.skus[i], price, p.tier)
+                if quota is not None:
+                    take = min(units, quota)
+                    quota -= take
+                    if take < units:
+                        flash_notes.append(f"{p.skus[i]}: {units - take} of {units} at the regular price "
+                                           f"(limit of {r.code} reached)")
+                    if take:
+                        new_segs.append((take, newp))
+                    if units - take:
+                        new_segs.append((units - take, price))
+                else:
+                    new_segs.append((units, newp))
+            segs[i] = tuple(new_segs)
+            d = before - _segments_amount(segs[i], p.puq[i])
+            if d > 0:
+                parts[i] = d
+        if r.budget is not None and sum(parts.values()) > r.budget:
+            # a budget-capped price rule gives what the budget allows, spread over its lines
+            idxs = sorted(parts)
+            capped = allocate_fen(r.budget, [parts[i] for i in idxs])
+            parts = dict(zip(idxs, capped, strict=True))
+        item_parts[k] = {i: d for i, d in parts.items() if d > 0}
+        reasons[k] = "特价 special price" if r.kind == "special_price" else f"会员价 member price ({p.tier})"
+    net = [p.listed[i] - sum(item_parts[k].get(i, 0) for k in item_parts) for i in range(n)]
+    remaining = list(net)
+    # layer 2: order promotions
+    order_parts: dict[int, dict[int, int]] = {}
+    gifts: dict[int, tuple] = {}
+    gift_value = 0
+    for k in order_ids:
+        r = p.rules[k]
+        if r.kind in ("special_price", "tier_price"):
+            continue
+        give: Give = order_benefit(r, list(assigned[k]), p.qty, p.puq, segs, net, p.listed, remaining, p.skus)
+        reasons[k] = give.reason
+        if give.parts:
+            order_parts[k] = give.parts
+            for i, d in give.parts.items():
+                remaining[i] -= d
+        if give.gifts:
+            gifts[k] = give.gifts
+            gift_value += give.gift_value
+    # layer 3: coupons (one discount coupon, one shipping coupon), exact for this combination
+    blocked_c = set()
+    blocked_p = set()
+    for k in assigned:
+        r = p.rules[k]
+        if k in item_parts or k in order_parts or k in gifts:
+            if not r.with_coupons:
+                blocked_c.update(assigned[k])
+            if not r.with_points:
+                blocked_p.update(assigned[k])
+    best_c: tuple[int, str] | None = None
+    best_cp: _Coupon | None = None
+    best_parts: dict[int, int] = {}
+    for c in p.coupons:
+        d, parts = _coupon_discount(c, remaining, blocked_c, p)
+        if d > 0 and (best_c is None or (-d, c.code) < best_c):
+            best_c, best_cp, best_parts = (-d, c.code), c, parts
+    for i, d in best_parts.items():
+        remaining[i] -= d
+    goods = sum(remaining)
+    ship_cp = None
+    ship_discount = 0
+    if p.shipping > 0:
+        for c in p.ship_coupons:
+            if goods >= c.threshold:
+                ship_cp, ship_discount = c, p.shipping
+                break
+    total = goods + p.shipping - ship_discount
+    # layer 4: points, a tender
+    pts_used, pts_value, pts_parts = _points(p, remaining, blocked_p)
+    applied_prio = tuple(sorted((-p.rules[k].priority, p.rules[k].code)
+                                for k in set(item_parts) | set(order_parts) | set(gifts)))
+    key = (total, -gift_value, -pts_value, applied_prio, best_cp.code if best_cp else "",
+           tuple(sorted((p.rules[k].code, v) for k, v in assigned.items())))
+    return _Eval(key=key, total=total, goods=goods, ship_discount=ship_discount, item_parts=item_parts,
+                 order_parts=order_parts, reasons=reasons, gifts=gifts, coupon=best_cp, coupon_parts=best_parts,
+                 ship_coupon=ship_cp, points_used=pts_used, points_value=pts_value, points_parts=pts_parts,
+                 assigned=assigned, remaining=remaining, net=net, unit_prices=segs, flash_notes=tuple(flash_notes))
+
+
+def _coupon_discount(c: _Coupon, remaining: list[int], blocked: set[int], p: _Problem) -> tuple[int, dict[int, int]]:
+    lines = [i for i in c.lines if i not in blocked and remaining[i] > 0]
+    t = sum(remaining[i] for i in lines)
+    if not lines:
+        return 0, {}
+    if c.kind == CouponKind.ITEM:
+        # one unit of the SKU free: the dearest unit still owed
+        best = max(lines, key=lambda i: (div_half_up(remaining[i], p.qty[i]) if p.puq[i] == 1 else remaining[i], -i))
+        unit = div_half_up(remaining[best], p.qty[best]) if p.puq[best] == 1 else remaining[best]
+        return unit, {best: unit}
+    if t < c.threshold:
+        return 0, {}
+    if c.kind == CouponKind.PERCENT:
+        d = rate_off(t, c.rate)
+        if c.cap is not None:
+            d = min(d, c.cap)
+    else:
+        d = min(c.amount, t)
+    if d <= 0:
+        return 0, {}
+    return d, {i: x for i, x in zip(lines, allocate_fen(d, [remaining[i] for i in lines]), strict=True) if x > 0}
+
+
+def _points(p: _Problem, remaining: list[int], blocked: set[int]) -> tuple[int, int, dict[int, int]]:
+    m = p.cart.member
+    want = min(p.cart.points, m.points_balance) if m is not None else 0
+    if want <= 0:
+        return 0, 0, {}
+    pol = p.cart.points_policy
+    lines = [i for i in range(len(remaining)) if i not in blocked and remaining[i] > 0]
+    base = sum(remaining[i] for i in lines)
+    share_bp = to_bp(pol.max_share)
+    max_fen = base * share_bp // RATE_ONE
+    value = min(want * 100 // pol.points_per_yuan, max_fen)
+    used = value * pol.points_per_yuan // 100
+    value = used * 100 // pol.points_per_yuan
+    if value <= 0:
+        return 0, 0, {}
+    parts = {i: x for i, x in zip(lines, allocate_fen(value, [remaining[i] for i in lines]), strict=True) if x > 0}
+    return used, value, parts
+
+
+# ---- the search ------------------------------------------------------------------------------
+
+
+def _upper_bound(p: _Problem, k: int) -> tuple[int, int]:
+    """(discount, gift value) of rule k alone on all its lines at regular prices."""
+    ev = _evaluate(p, {k: tuple(sorted(p.eligible[k]))})
+    d = sum(ev.item_parts.get(k, {}).values()) + sum(ev.order_parts.get(k, {}).values())
+    g = sum(q * v for _, q, v in ev.gifts.get(k, ()))
+    return d, g
+
+
+def _coupon_ub(p: _Problem) -> int:
+    best = 0
+    rem = list(p.listed)
+    for c in p.coupons:
+        if c.kind == CouponKind.ITEM:
+            best = max(best, max((div_half_up(rem[i], p.qty[i]) if p.puq[i] == 1 else rem[i]) for i in c.lines))
+        elif c.kind == CouponKind.PERCENT:
+            d = rate_off(sum(rem[i] for i in c.lines), c.rate)
+            best = max(best, d if c.cap is None else min(d, c.cap))
+        else:
+            best = max(best, min(c.amount, sum(rem[i] for i in c.lines)))
+    return best
+
+
+def _consumption_orders(p: _Problem, chosen: list[int]) -> Iterable[dict[int, tuple[int, ...]]]:
+    """Every distinct line assignment of ``chosen`` where conflicting rules consume lines in some order
+    and each rule keeps at least one line."""
+    chosen_set = set(chosen)
+    comps: list[list[int]] = []
+    seen: set[int] = set()
+    for k in chosen:
+        if k in seen:
+            continue
+        comp, stack = [], [k]
+        seen.add(k)
+        while stack:
+            x = stack.pop()
+            comp.append(x)
+            for y in p.conflicts[x]:
+                if y in chosen_set and y not in seen:
+                    seen.add(y)
+                    stack.append(y)
+        comps.append(sorted(comp))
+    per_comp: list[list[dict[int, tuple[int, ...]]]] = []
+    for comp in comps:
+        if len(comp) == 1:
+            per_comp.append([{comp[0]: tuple(sorted(p.eligible[comp[0]]))}])
+            continue
+        found: dict[tuple, dict[int, tuple[int, ...]]] = {}
+
+        def walk(order: list[int], taken: dict[int, frozenset[int]], rest: list[int], comp=comp, found=found) -> None:
+            if not rest:
+                sig = tuple(sorted(taken.items()))
+                found.setdefault(tuple((k, tuple(sorted(v))) for k, v in sig),
+                                 {k: tuple(sorted(v)) for k, v in taken.items()})
+                return
+            for k in rest:
+                blocked: set[int] = set()
+                for j in order:
+                    if j in p.conflicts[k]:
+                        blocked |= taken[j]
+                mine = p.eligible[k] - blocked
+                if not mine:
+                    continue
+                walk(order + [k], {**taken, k: mine}, [x for x in rest if x != k])
+
+        walk([], {}, comp)
+        if not found:
+            return
+        per_comp.append([found[s] for s in sorted(found)])
+    for combo in itertools.product(*per_comp):
+        out: dict[int, tuple[int, ...]] = {}
+        for part in combo:
+            out.update(part)
+        yield out
+
+
+def _search(p: _Problem) -> tuple[_Eval, int]:
+    ids = sorted(p.rules, key=lambda k: p.rules[k].rank)
+    ub: dict[int, int] = {}
+    useful = []
+    for k in ids:
+        d, g = _upper_bound(p, k)
+        ub[k] = d
+        if d > 0 or g > 0:
+            useful.append(k)
+    coupon_ub = _coupon_ub(p)
+    threshold_coupon_lines: set[int] = set()
+    for c in p.coupons:
+        if c.threshold > 0 and c.kind in (CouponKind.THRESHOLD, CouponKind.PERCENT):
+            threshold_coupon_lines.update(c.lines)
+    any_coupon_lines = set().union(*(c.lines for c in p.coupons)) if p.coupons else set()
+    ship_threshold = any(c.threshold > 0 for c in p.ship_coupons) and p.shipping > 0
+    threshold_rule_lines: set[int] = set()
+    for k in useful:
+        if p.rules[k].threshold_kind:
+            threshold_rule_lines |= p.eligible[k]
+
+    forced, optional = [], []
+    useful_set = set(useful)
+    for k in useful:
+        r = p.rules[k]
+        el = p.eligible[k]
+        hurts = bool(p.conflicts[k] & useful_set)
+        if not hurts and r.kind in ("special_price", "tier_price") and el & threshold_rule_lines:
+            hurts = True
+        if not hurts and el & threshold_coupon_lines:
+            hurts = True
+        if not hurts and not r.with_coupons and el & any_coupon_lines:
+            hurts = True
+        if not hurts and ship_threshold:
+            hurts = True
+        (optional if hurts else forced).append(k)
+    optional.sort(key=lambda k: (-ub[k], p.rules[k].rank))
+    subtotal = sum(p.listed)
+    ship_lb = 0 if p.ship_coupons else p.shipping
+
+    best: list[_Eval | None] = [None]
+    count = [0]
+    forced_ub = sum(ub[k] for k in forced)
+    suffix_ub = [0] * (len(optional) + 1)
+    for pos in range(len(optional) - 1, -1, -1):
+        suffix_ub[pos] = suffix_ub[pos + 1] + ub[optional[pos]]
+
+    def leaf(chosen: list[int]) -> None:
+        for assigned in _consumption_orders(p, forced + chosen):
+            ev = _evaluate(p, assigned)
+            count[0] += 1
+            if best[0] is None or ev.key < best[0].key:
+                best[0] = ev
+
+    def dfs(pos: int, chosen: list[int], chosen_ub: int) -> None:
+        if best[0] is not None:
+            lb = max(0, subtotal - forced_ub - chosen_ub - suffix_ub[pos] - coupon_ub) + ship_lb
+            if lb > best[0].total:
+                return
+        if pos == len(optional):
+            leaf(chosen)
+            return
+        k = optional[pos]
+        dfs(pos + 1, chosen + [k], chosen_ub + ub[k])
+        dfs(pos + 1, chosen, chosen_ub)
+
+    dfs(0, [], 0)
+    if best[0] is None:  # every consumption order left some rule without lines: price without rules
+        best[0] = _evaluate(p, {})
+        count[0] += 1
+    return best[0], count[0]
+
+
+# ---- result ----------------------------------------------------------------------------------
+
+
+def apply_promotions(cart: CartSnapshot, rules: RuleBook | Iterable[Rule]) -> PricingResult:
+    """Price ``cart`` under ``rules`` (the active promotions) — the customer's best combination."""
+    book = rules if isinstance(rules, RuleBook) else RuleBook(list(rules))
+    p, not_applied, _ = _build(cart, book)
+    ev, searched = _search(p)
+    return _result(p, ev, not_applied, searched)
+
+
+def _result(p: _Problem, ev: _Eval, not_applied: list[NotApplied], searched: int) -> PricingResult:
+    cart = p.cart
+    n = len(cart.lines)
+    adjs: list[list[Adjustment]] = [[] for _ in range(n)]
+    applied: list[Applied] = []
+    applied_ids: set[int] = set()
+    for k in sorted(set(ev.item_parts) | set(ev.order_parts) | set(ev.gifts), key=lambda k: p.rules[k].rank):
+        r = p.rules[k]
+        parts = {**ev.item_parts.get(k, {})}
+        for i, d in ev.order_parts.get(k, {}).items():
+            parts[i] = parts.get(i, 0) + d
+        saving = sum(parts.values())
+        if saving <= 0 and k not in ev.gifts:
+            continue
+        applied_ids.add(k)
+        reason = ev.reasons.get(k, "")
+        for i in sorted(parts):
+            adjs[i].append(Adjustment(r.code, r.kind, i, from_fen(parts[i]), reason))
+        applied.append(Applied(r.code, r.kind, from_fen(saving), tuple(sorted(parts) or ev.assigned.get(k, ())), reason))
+    coupons_used = []
+    if ev.coupon is not None:
+        c = ev.coupon
+        reason = f"优惠券 coupon {c.code}"
+        for i in sorted(ev.coupon_parts):
+            adjs[i].append(Adjustment(c.code, f"coupon_{c.kind}", i, from_fen(ev.coupon_parts[i]), reason))
+        applied.append(Applied(c.code, f"coupon_{c.kind}", from_fen(sum(ev.coupon_parts.values())),
+                               tuple(sorted(ev.coupon_parts)), reason))
+        coupons_used.append(c.code)
+    if ev.ship_coupon is not None:
+        applied.append(Applied(ev.ship_coupon.code, "coupon_free_shipping", from_fen(ev.ship_discount), (),
+                               "免运费 free shipping"))
+        coupons_used.append(ev.ship_coupon.code)
+    for i, d in sorted(ev.points_parts.items()):
+        adjs[i].append(Adjustment("points", "points", i, from_fen(d), f"积分抵现 {ev.points_used} points"))
+    # rules that were possible but are not part of the best combination
+    for k in sorted(p.rules, key=lambda k: p.rules[k].code):
+        if k in applied_ids:
+            continue
+        r = p.rules[k]
+        alone = _evaluate(p, {k: tuple(sorted(p.eligible[k]))})
+        alone_saving = sum(alone.item_parts.get(k, {}).values()) + sum(alone.order_parts.get(k, {}).values())
+        if alone_saving <= 0 and k not in alone.gifts:
+            not_applied.append(NotApplied(r.code, "condition_not_met", alone.reasons.get(k, "") or "condition not met"))
+            continue
+        rivals = sorted(p.rules[j].code for j in p.conflicts[k] if j in applied_ids)
+        if rivals:
+            why = f"does not combine with {', '.join(rivals)}" + (f" (group {r.group})" if r.group else "") + \
+                  "; the applied combination saves you more"
+            not_applied.append(NotApplied(r.code, "not_combinable", why))
+        else:
+            not_applied.append(NotApplied(r.code, "not_best", "a combination without it costs you less"))
+    for c in p.coupons:
+        if ev.coupon is None or c.code != ev.coupon.code:
+            d, _ = _coupon_discount(c, ev.remaining, set(), p)
+            if d <= 0 and c.kind == CouponKind.THRESHOLD:
+                t = sum(ev.remaining[i] for i in c.lines)
+                not_applied.append(NotApplied(c.code, "condition_not_met", f"spend {_yuan(max(0, c.threshold - t))} more"))
+            else:
+                not_applied.append(NotApplied(c.code, "not_best", "one discount coupon per order; another saves you more"))
+    for c in p.ship_coupons:
+        if ev.ship_coupon is None or c.code != ev.ship_coupon.code:
+            why = "no shipping fee on this order" if p.shipping == 0 else "one free-shipping coupon per order"
+            not_applied.append(NotApplied(c.code, "not_needed", why))
+    priced = []
+    for i, ln in enumerate(cart.lines):
+        disc = p.listed[i] - ev.remaining[i]
+        priced.append(PricedLine(sku=ln.sku, quantity=ln.quantity, unit_price=from_fen(p.price[i]),
+                                 list_amount=from_fen(p.listed[i]), discount=from_fen(disc),
+                                 amount=from_fen(ev.remaining[i]), points_value=from_fen(ev.points_parts.get(i, 0)),
+                                 adjustments=tuple(adjs[i])))
+    gifts = tuple(GiftLine(p.rules[k].code, sku, q, from_fen(v * q)) for k in sorted(ev.gifts, key=lambda k: p.rules[k].rank)
+                  for sku, q, v in ev.gifts[k])
+    subtotal = sum(p.listed)
+    total = ev.total
+    return PricingResult(
+        lines=tuple(priced), subtotal=from_fen(subtotal), discount=from_fen(subtotal - ev.goods),
+        shipping_fee=from_fen(p.shipping), shipping_discount=from_fen(ev.ship_discount), total=from_fen(total),
+        points_used=ev.points_used, points_value=from_fen(ev.points_value), payable=from_fen(total - ev.points_value),
+        applied=tuple(applied), not_applied=tuple(not_applied), coupons_used=tuple(coupons_used), gifts=gifts,
+        hints=tuple(_hints(p, ev, applied_ids)), notes=ev.flash_notes, searched=searched,
+    )
+
+
+def _hints(p: _Problem, ev: _Eval, applied_ids: set[int]) -> list[Hint]:
+    """凑单提示: the next threshold of a spend-based rule or coupon within reach."""
+    out: list[tuple[int, int, str, Hint]] = []
+    for k, r in p.rules.items():
+        if r.kind not in ("amount_off", "spend_percent", "gift", "addon"):
+            continue
+        lines = p.eligible[k]
+        if r.kind == "addon":
+            lines = frozenset(i for i in lines if p.skus[i] not in r.addon_skus)
+        basis = p.listed if r.list_basis else ev.net
+        t = sum(basis[i] for i in lines)
+        current = sum(ev.order_parts.get(k, {}).values()) if k in applied_ids else 0
+        net_sum = sum(ev.net[i] for i in lines)
+        steps: list[tuple[int, int, str]] = []
+        if r.kind == "amount_off" and r.every:
+            nxt = (t // r.every + 1) * r.every
+            gain = (nxt // r.every) * (r.amount or 0)
+            if r.max_discount is not None:
+                gain = min(gain, r.max_discount)
+            steps.append((nxt, gain, f"减{_yuan(gain)} ({_yuan(gain)} off)"))
+        elif r.kind == "amount_off":
+            steps += [(max(th, r.min_amount), v, f"减{_yuan(v)} ({_yuan(v)} off)") for th, v in r.ladder]
+        elif r.kind == "spend_percent":
+            steps += [(max(th, r.min_amount), rate_off(max(th, net_sum), bp), f"打{bp / 1000:g}折 ({bp / 100:g}% to pay)")
+                      for th, bp in r.ladder]
+        elif r.kind == "gift":
+            steps.append((r.min_amount, r.gift_value, "送赠品 (free gift)"))
+        elif r.kind == "addon":
+            steps.append((r.min_amount, 0, "可加价购 (add-on deal unlocked)"))
+        for th, gain, what in steps:
+            if th > t and (gain > current or r.kind in ("gift", "addon")):
+                add = th - t
+                if add <= max(th // 2, 1):
+                    msg = f"再买{_yuan(add)}可{what} — add {_yuan(add)} more"
+                    out.append((add, -gain, r.code, Hint(r.code, from_fen(add), from_fen(max(0, gain - current)), msg)))
+                break
+    for c in p.coupons:
+        if c.kind == CouponKind.THRESHOLD and (ev.coupon is None or ev.coupon.code != c.code):
+            t = sum(ev.remaining[i] for i in c.lines)
+            if t < c.threshold and c.threshold - t <= c.threshold // 2:
+                add = c.threshold - t
+                msg = f"再买{_yuan(add)}可用券减{_yuan(c.amount)} — add {_yuan(add)} more to use coupon {c.code}"
+                out.append((add, -c.amount, c.code, Hint(c.code, from_fen(add), from_fen(c.amount), msg)))
+    out.sort(key=lambda h: (h[0], h[1], h[2]))
+    return [h[3] for h in out[:3]]
+
+
