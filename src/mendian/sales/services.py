@@ -1,0 +1,587 @@
+"""Write use-cases of sales: one function = one transaction, audited, with its outbox events.
+
+Stock moves only through ``mendian.inventory.services``. Every use-case runs in
+``transaction.atomic(savepoint=False)`` (a caller's transaction, such as the idempotency record's,
+is joined without a SAVEPOINT) and in ``write_batch()`` (its audit entries and events are inserted in
+one statement each at the end).
+
+Lock order, the same in every use-case, so that concurrent sales never deadlock: the order
+sequence row of (store, day) when an order is created, or the order row for a state change; then
+the stock rows, which the inventory locks in SKU order. Expiry locks one order per transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, QuerySet, Sum
+from django.utils import timezone
+
+from mendian.catalog.pricing import price_lookup
+from mendian.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from mendian.core.money import ZERO, money_str, to_money
+from mendian.core.timeutil import local_date
+from mendian.inventory.errors import InsufficientStock
+from mendian.inventory.services import (
+    LotTake,
+    StockLine,
+    lost_demand_record,
+    stock_issue_reserved,
+    stock_release,
+    stock_reserve,
+    stock_return,
+    stock_sell,
+)
+from mendian.org.models import ChainSettings
+from mendian.platform.audit import audit_record
+from mendian.platform.batch import write_batch
+from mendian.platform.outbox import outbox_publish
+
+from . import domain
+from .domain import LineRequest, RefundRequestLine, TenderRequest
+from .models import Order, OrderLine, OrderSequence, OrderStatus, Refund, Shift, Tender
+
+DOC_TYPE = "order"
+SYSTEM_ACTOR = "system"
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+
+class StockShortage(Conflict):
+    """Not enough stock available for the order."""
+
+    code = "insufficient_stock"
+
+    def __init__(self, *, store_id: int, channel: str, short: list[tuple[int, str, int, int]]) -> None:
+        # short: (sku_id, sku_code, requested, available)
+        self.store_id = store_id
+        self.channel = channel
+        self.short = short
+        super().__init__("not enough stock available", details={"lines": [
+            {"sku": code, "requested": requested, "available": available}
+            for _sku_id, code, requested, available in short]})
+
+
+# --- results --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SaleContext:
+    """What a sale at a store needs to know, read in one query (see selectors.sale_context_get)."""
+
+    store_id: int
+    store_code: str
+    store_kind: str
+    open_shift_id: int | None = None
+    refuse_negative: bool = False
+    unpaid_minutes: int = 30
+
+
+@dataclass
+class OrderResult:
+    """An order with its lines (each carrying ``sku_code``) and tenders, as the API shows it."""
+
+    order: Order
+    store_code: str
+    lines: list[OrderLine]
+    tenders: list[Tender]
+    refunds: list[Refund] = field(default_factory=list)
+
+
+@dataclass
+class RefundResult:
+    refund: Refund
+    tenders: list[Tender]
+    order: OrderResult
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _actor_id(actor: Any) -> int | None:
+    return getattr(actor, "pk", None)
+
+
+def _next_sequence(store_id: int, day: dt.date) -> int:
+    """One statement: insert the (store, day) counter at 1 or add one, returning the new value. The
+    row stays locked to the end of the transaction, so numbers of one store and day never repeat."""
+    table = connection.ops.quote_name(OrderSequence._meta.db_table)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {table} (store_id, day, last) VALUES (%s, %s, 1) "  # noqa: S608
+            f"ON CONFLICT (store_id, day) DO UPDATE SET last = {table}.last + 1 RETURNING last",
+            [store_id, connection.ops.adapt_datefield_value(day)],
+        )
+        return cur.fetchone()[0]
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return timezone.localtime(value).isoformat(timespec="milliseconds") if value else None
+
+
+def order_event_payload(result: OrderResult) -> dict[str, Any]:
+    o = result.order
+    return {
+        "number": o.number, "store": result.store_code, "channel": o.channel, "fulfilment": o.fulfilment,
+        "status": o.status, "subtotal": money_str(o.subtotal), "discount_total": money_str(o.discount_total),
+        "total": money_str(o.total), "tax_total": money_str(o.tax_total), "cost_total": str(o.cost_total),
+        "refunded_total": money_str(o.refunded_total), "created_at": _iso(o.created_at),
+        "lines": [{"line": ln.line_no, "sku": ln.sku_code, "quantity": ln.quantity, "amount": money_str(ln.amount),
+                   "cost": str(ln.cost), "refunded_qty": ln.refunded_qty} for ln in result.lines],
+    }
+
+
+def _publish(topics: Sequence[str], result: OrderResult, extra: dict[str, Any] | None = None) -> None:
+    payload = order_event_payload(result)
+    if extra:
+        payload.update(extra)
+    for topic in topics:
+        outbox_publish(topic=topic, payload=payload, partition=result.store_code)
+
+
+def _audit(actor: Any, action: str, result: OrderResult, before: dict | None, after: dict | None) -> None:
+    audit_record(actor=actor, action=action, object_type="sales.order", object_ref=result.order.number,
+                 before=before, after=after)
+
+
+def _takes(line: OrderLine) -> list[LotTake]:
+    return [LotTake(sku_id=t.sku_id, lot_id=t.lot_id, lot_code=t.lot_code, quantity=t.quantity, unit_cost=t.unit_cost)
+            for t in domain.takes_from_json(line.sku_id, line.lots)]
+
+
+def _all_takes(lines: Sequence[OrderLine]) -> list[LotTake]:
+    return [t for line in lines for t in _takes(line)]
+
+
+def _for_update(qs: QuerySet) -> QuerySet:
+    """Lock only the rows of the queryset's own table, not those it joins (stores, users)."""
+    if connection.features.has_select_for_update_of:
+        return qs.select_for_update(of=("self",))
+    return qs.select_for_update()
+
+
+def _lock_order(order_id: int) -> OrderResult:
+    order = _for_update(Order.objects.select_related("store").filter(pk=order_id)).first()
+    if order is None:
+        raise NotFound("order not found", code="not_found")
+    lines = list(OrderLine.objects.filter(order_id=order.pk).annotate(sku_code=F("sku__code")).order_by("line_no"))
+    tenders = list(Tender.objects.filter(order_id=order.pk).order_by("id"))
+    refunds = list(Refund.objects.filter(order_id=order.pk).order_by("id")) if order.refunded_total else []
+    return OrderResult(order=order, store_code=order.store.code, lines=lines, tenders=tenders, refunds=refunds)
+
+
+def _new_tenders(order: Order, tenders: Sequence[TenderRequest], now: dt.datetime, *, shift_id: int | None,
+                 sign: int = 1, refund: Refund | None = None) -> list[Tender]:
+    return [Tender(order=order, method=t.method, amount=to_money(t.amount) * sign, reference=t.reference or "",
+                   created_at=now, shift_id=shift_id, refund=refund) for t in tenders]
+
+
+def _assign_pickup_code(order: Order, fields: list[str]) -> None:
+    """Save ``fields`` with a fresh 6-digit pickup code, unique among the store's paid orders (the
+    database constraint decides; a collision draws again)."""
+    for _attempt in range(20):
+        order.pickup_code = domain.pickup_code_from(secrets.randbelow(1_000_000))
+        try:
+            with transaction.atomic():
+                order.save(update_fields=[*fields, "pickup_code"])
+            return
+        except IntegrityError:
+            continue
+    raise Conflict("could not draw a free pickup code; try again", code="pickup_code_exhausted")
+
+
+# --- create ---------------------------------------------------------------------------------------
+
+
+def order_create(*, actor: Any, ctx: SaleContext, channel: str, fulfilment: str, lines: Sequence[LineRequest],
+                 tenders: Sequence[TenderRequest] = (), max_lines: int = 500,
+                 now: dt.datetime | None = None) -> OrderResult:
+    """Create an order at ``ctx``'s store.
+
+    POS: created paid and completed at once; stock leaves with ``stock_sell`` (not refused for book
+    stock unless the chain says so); attached to the actor's open shift (409 ``no_open_shift``).
+    Online channels: stock is reserved (409 ``insufficient_stock`` naming each short SKU; the caller
+    records the lost demand after the rollback with ``order_lost_demand_record``); the order waits
+    for payment (or is paid at once when tenders come with it) and expires unpaid.
+    """
+    now = now or timezone.now()
+    domain.validate_order_request(channel=channel, fulfilment=fulfilment, lines=lines, tenders=tenders,
+                                  max_lines=max_lines)
+    if ctx.store_kind != "store":
+        raise InvalidInput(f"{ctx.store_code} is not a store", code="not_a_store", details={"field": "store"})
+    is_pos = channel == "pos"
+    if is_pos and ctx.open_shift_id is None:
+        raise Conflict(f"open a shift at {ctx.store_code} before selling", code="no_open_shift")
+    with transaction.atomic(savepoint=False), write_batch():
+        skus = price_lookup(location_id=ctx.store_id, sku_codes=[ln.sku for ln in lines], at=now)
+        priced = domain.price_lines(lines, skus)
+        totals = domain.order_totals(priced)
+        settlement = domain.settle(totals.total, tenders) if tenders else None
+        number = domain.order_number(ctx.store_code, local_date(now), _next_sequence(ctx.store_id, local_date(now)))
+        stock_lines = [StockLine(sku_id=s, quantity=q) for s, q in domain.stock_quantities(priced)]
+        try:
+            if is_pos:
+                lot_takes = stock_sell(location_id=ctx.store_id, lines=stock_lines, doc_type=DOC_TYPE, doc_ref=number,
+                                       user_id=_actor_id(actor), refuse_negative=ctx.refuse_negative)
+            else:
+                lot_takes = stock_reserve(location_id=ctx.store_id, lines=stock_lines, doc_type=DOC_TYPE,
+                                          doc_ref=number, user_id=_actor_id(actor))
+        except InsufficientStock as exc:
+            codes = {p.sku_id: p.code for p in skus.values()}
+            raise StockShortage(store_id=ctx.store_id, channel=channel, short=[
+                (s.sku_id, codes.get(s.sku_id, str(s.sku_id)), s.requested, s.available) for s in exc.lines]) from exc
+        per_line = domain.split_takes(priced, [
+            domain.Take(t.sku_id, t.lot_id, t.lot_code, t.quantity, t.unit_cost) for t in lot_takes])
+
+        paid = settlement is not None
+        status = OrderStatus.COMPLETED if is_pos else (OrderStatus.PAID if paid else OrderStatus.PENDING)
+        order = Order(
+            number=number, store_id=ctx.store_id, channel=channel, fulfilment=fulfilment, status=status,
+            subtotal=totals.subtotal, discount_total=totals.discount_total, total=totals.total,
+            tax_total=totals.tax_total, paid_total=settlement.paid if paid else ZERO,
+            change=settlement.change if paid else ZERO, shift_id=ctx.open_shift_id if is_pos else None,
+            created_by_id=_actor_id(actor), created_at=now, paid_at=now if paid else None,
+            expires_at=None if paid else now + dt.timedelta(minutes=ctx.unpaid_minutes),
+            fulfilled_at=now if is_pos else None, completed_at=now if is_pos else None,
+        )
+        order_lines: list[OrderLine] = []
+        cost_total = Decimal("0")
+        for p in priced:
+            takes = per_line[p.line_no]
+            cost = domain.takes_cost(takes)
+            cost_total += cost
+            ln = OrderLine(order=order, line_no=p.line_no, sku_id=p.sku_id, quantity=p.quantity,
+                           unit_price=p.unit_price, price_unit_qty=p.price_unit_qty, discount=p.discount,
+                           amount=p.amount, tax=p.tax, vat_rate=p.vat_rate, cost=cost,
+                           lots=domain.takes_to_json(takes))
+            ln.sku_code = p.sku_code
+            order_lines.append(ln)
+        order.cost_total = cost_total
+        if paid and not is_pos and fulfilment == "pickup":
+            order.save(force_insert=True)
+            _assign_pickup_code(order, ["status"])
+        else:
+            order.save(force_insert=True)
+        OrderLine.objects.bulk_create(order_lines)
+        tender_rows = _new_tenders(order, tenders, now, shift_id=order.shift_id)
+        if tender_rows:
+            Tender.objects.bulk_create(tender_rows)
+        result = OrderResult(order=order, store_code=ctx.store_code, lines=order_lines, tenders=tender_rows)
+        _audit(actor, "order.create", result, None, {"status": status, "channel": channel, "total": str(order.total),
+                                                      "paid_total": str(order.paid_total), "lines": len(order_lines)})
+        topics = ["order.created"]
+        if paid:
+            topics.append("order.paid")
+        if is_pos:
+            topics += ["order.fulfilled", "order.completed"]
+        _publish(topics, result)
+    return result
+
+
+def order_lost_demand_record(*, shortage: StockShortage) -> None:
+    """Record the refused quantities of a short order as lost demand. Call it after the refusing
+    transaction has rolled back (the record is its own transaction, so it survives the refusal)."""
+    lost_demand_record(location_id=shortage.store_id, channel=shortage.channel,
+                       items=[StockLine(sku_id=sku_id, quantity=requested)
+                              for sku_id, _code, requested, _available in shortage.short])
+
+
+# --- state changes --------------------------------------------------------------------------------
+
+
+def order_pay(*, actor: Any, order_id: int, tenders: Sequence[TenderRequest],
+              now: dt.datetime | None = None) -> OrderResult:
+    """Pay a pending order. Pickup orders get their 6-digit pickup code now."""
+    now = now or timezone.now()
+    if not tenders:
+        raise InvalidInput("give the tenders that pay the order", code="tenders_required", details={"field": "tenders"})
+    domain.validate_tenders(tenders)
+    with transaction.atomic(savepoint=False), write_batch():
+        result = _lock_order(order_id)
+        order = result.order
+        domain.check_transition(order.status, "pay", order.number)
+        minutes = ChainSettings.current().unpaid_order_minutes
+        if order.created_at <= now - dt.timedelta(minutes=minutes):
+            raise Conflict(f"order {order.number} was not paid within {minutes} minutes", code="order_expired")
+        settlement = domain.settle(order.total, tenders)
+        order.status, order.paid_total, order.change, order.paid_at = (
+            OrderStatus.PAID, settlement.paid, settlement.change, now)
+        fields = ["status", "paid_total", "change", "paid_at"]
+        if order.fulfilment == "pickup":
+            _assign_pickup_code(order, fields)
+        else:
+            order.save(update_fields=fields)
+        rows = _new_tenders(order, tenders, now, shift_id=None)
+        Tender.objects.bulk_create(rows)
+        result.tenders.extend(rows)
+        _audit(actor, "order.pay", result, {"status": "pending"},
+               {"status": "paid", "paid_total": str(order.paid_total), "change": str(order.change)})
+        _publish(["order.paid"], result)
+    return result
+
+
+def _fulfil(actor: Any, result: OrderResult, now: dt.datetime, *, complete: bool) -> None:
+    order = result.order
+    stock_issue_reserved(location_id=order.store_id, takes=_all_takes(result.lines), doc_type=DOC_TYPE,
+                         doc_ref=order.number, user_id=_actor_id(actor))
+    before = order.status
+    order.status = OrderStatus.COMPLETED if complete else OrderStatus.FULFILLED
+    order.fulfilled_at = now
+    fields = ["status", "fulfilled_at"]
+    if complete:
+        order.completed_at = now
+        fields.append("completed_at")
+    order.save(update_fields=fields)
+    _audit(actor, "order.fulfil" if not complete else "order.pickup_verify", result, {"status": before},
+           {"status": order.status})
+    _publish(["order.fulfilled", "order.completed"] if complete else ["order.fulfilled"], result)
+
+
+def order_fulfil(*, actor: Any, order_id: int, now: dt.datetime | None = None) -> OrderResult:
+    """Goods of a paid order leave the store (handed over or shipped): the reservation is issued."""
+    now = now or timezone.now()
+    with transaction.atomic(savepoint=False), write_batch():
+        result = _lock_order(order_id)
+        domain.check_transition(result.order.status, "fulfil", result.order.number)
+        _fulfil(actor, result, now, complete=False)
+    return result
+
+
+def order_complete(*, actor: Any, order_id: int, now: dt.datetime | None = None) -> OrderResult:
+    now = now or timezone.now()
+    with transaction.atomic(savepoint=False), write_batch():
+        result = _lock_order(order_id)
+        order = result.order
+        domain.check_transition(order.status, "complete", order.number)
+        order.status, order.completed_at = OrderStatus.COMPLETED, now
+        order.save(update_fields=["status", "completed_at"])
+        _audit(actor, "order.complete", result, {"status": "fulfilled"}, {"status": "completed"})
+        _publish(["order.completed"], result)
+    return result
+
+
+def pickup_verify(*, actor: Any, store_id: int, code: str, now: dt.datetime | None = None) -> OrderResult:
+    """核销: the customer shows the pickup code at the store; the paid pickup order is handed over
+    (its reservation issued) and completed. 404 for a code no order carries, 409 once it is used."""
+    now = now or timezone.now()
+    code = (code or "").strip()
+    with transaction.atomic(savepoint=False), write_batch():
+        qs = Order.objects.filter(store_id=store_id, fulfilment="pickup", pickup_code=code)
+        paid = qs.filter(status=OrderStatus.PAID).select_for_update().values_list("pk", flat=True).first() \
+            if code else None
+        if paid is None:
+            other = qs.order_by("-id").values_list("number", "status").first() if code else None
+            if other is None:
+                raise NotFound("no order carries this pickup code at this store", code="pickup_code_not_found")
+            number, status = other
+            if status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED):
+                raise Conflict(f"order {number} is {status}", code="invalid_state", details={"status": status})
+            raise Conflict(f"pickup code already used (order {number})", code="pickup_code_used",
+                           details={"number": number, "status": status})
+        result = _lock_order(paid)
+        domain.check_transition(result.order.status, "verify_pickup", result.order.number)
+        _fulfil(actor, result, now, complete=True)
+    return result
+
+
+def order_cancel(*, actor: Any, order_id: int, now: dt.datetime | None = None) -> OrderResult:
+    """Cancel a pending or paid (not yet handed over) order: its reservation is released and what
+    was paid is refunded in full, by the way it came."""
+    now = now or timezone.now()
+    with transaction.atomic(savepoint=False), write_batch():
+        result = _lock_order(order_id)
+        order = result.order
+        domain.check_transition(order.status, "cancel", order.number)
+        before = order.status
+        stock_release(location_id=order.store_id, takes=_all_takes(result.lines), doc_type=DOC_TYPE,
+                      doc_ref=order.number, user_id=_actor_id(actor))
+        fields = ["status", "cancelled_at"]
+        refund = None
+        if before == OrderStatus.PAID:
+            held = domain.net_payments([(t.method, t.amount, t.reference) for t in result.tenders], order.change)
+            amount = to_money(sum((p.amount for p in held), ZERO))
+            if amount > 0:
+                refund = Refund.objects.create(
+                    order=order, number=_refund_number(order), amount=amount, created_by_id=_actor_id(actor),
+                    created_at=now, lines=[{"line": ln.line_no, "sku": ln.sku_code, "quantity": ln.quantity,
+                                            "amount": money_str(ln.amount)} for ln in result.lines])
+                payouts = [TenderRequest(p.method, p.amount, p.reference) for p in held]
+                rows = _new_tenders(order, payouts, now, shift_id=None, sign=-1, refund=refund)
+                Tender.objects.bulk_create(rows)
+                result.tenders.extend(rows)
+                order.refunded_total = amount
+                fields.append("refunded_total")
+        order.status, order.cancelled_at = OrderStatus.CANCELLED, now
+        order.save(update_fields=fields)
+        _audit(actor, "order.cancel", result, {"status": before},
+               {"status": "cancelled", "refunded_total": str(order.refunded_total)})
+        _publish(["order.cancelled"], result, {"refund": refund.number if refund else None})
+        if refund:
+            result.refunds.append(refund)
+    return result
+
+
+def order_expire(*, order_id: int, now: dt.datetime | None = None) -> bool:
+    """Expire one unpaid order and release its reservation. False when it is no longer pending."""
+    now = now or timezone.now()
+    with transaction.atomic(savepoint=False), write_batch():
+        result = _lock_order(order_id)
+        order = result.order
+        if order.status != OrderStatus.PENDING:
+            return False
+        stock_release(location_id=order.store_id, takes=_all_takes(result.lines), doc_type=DOC_TYPE,
+                      doc_ref=order.number, user_id=None)
+        order.status, order.cancelled_at = OrderStatus.EXPIRED, now
+        order.save(update_fields=["status", "cancelled_at"])
+        _audit(SYSTEM_ACTOR, "order.expire", result, {"status": "pending"}, {"status": "expired"})
+        _publish(["order.expired"], result)
+    return True
+
+
+def orders_expire_due(*, now: dt.datetime | None = None, limit: int = 1000) -> int:
+    """Expire unpaid orders older than ChainSettings.unpaid_order_minutes (one transaction each, so
+    that the job never holds the stock rows of many orders at once). Returns how many expired."""
+    now = now or timezone.now()
+    minutes = ChainSettings.current().unpaid_order_minutes
+    cutoff = now - dt.timedelta(minutes=minutes)
+    ids = list(Order.objects.filter(status=OrderStatus.PENDING, created_at__lte=cutoff)
+               .order_by("id").values_list("pk", flat=True)[:limit])
+    return sum(1 for pk in ids if order_expire(order_id=pk, now=now))
+
+
+# --- refunds --------------------------------------------------------------------------------------
+
+
+def _refund_number(order: Order) -> str:
+    n = Refund.objects.filter(order_id=order.pk).count() + 1
+    return f"{order.number}-R{n:02d}"
+
+
+def _open_shift_id(user_id: int | None, store_id: int) -> int | None:
+    if user_id is None:
+        return None
+    return Shift.objects.filter(user_id=user_id, store_id=store_id, status=Shift.Status.OPEN).values_list(
+        "pk", flat=True).first()
+
+
+def order_refund(*, actor: Any, order_id: int, lines: Sequence[RefundRequestLine],
+                 tenders: Sequence[TenderRequest] = (), now: dt.datetime | None = None) -> RefundResult:
+    """Refund whole or partial line quantities of a handed-over order: the goods come back into the
+    lots they left at their recorded cost, the money goes out as negative tenders (by the given
+    tenders, or back the way it came), and a Refund document records it."""
+    now = now or timezone.now()
+    with transaction.atomic(savepoint=False), write_batch():
+        result = _lock_order(order_id)
+        order = result.order
+        domain.check_transition(order.status, "refund", order.number)
+        states = [domain.LineState(ln.line_no, ln.sku_id, ln.sku_code, ln.quantity, ln.refunded_qty, ln.amount, ln.tax)
+                  for ln in result.lines]
+        plan = domain.plan_refund(states, lines)
+        held = domain.net_payments([(t.method, t.amount, t.reference) for t in result.tenders], order.change)
+        payouts = domain.refund_tenders(plan.amount, held, tenders)
+        by_no = {ln.line_no: ln for ln in result.lines}
+        back: list[LotTake] = []
+        for r in plan.lines:
+            ln = by_no[r.line_no]
+            for t in domain.takes_slice(domain.takes_from_json(ln.sku_id, ln.lots), r.refunded_from, r.quantity):
+                back.append(LotTake(sku_id=t.sku_id, lot_id=t.lot_id, lot_code=t.lot_code, quantity=t.quantity,
+                                    unit_cost=t.unit_cost))
+            ln.refunded_qty += r.quantity
+        number = _refund_number(order)
+        stock_return(location_id=order.store_id, takes=back, doc_type="refund", doc_ref=number,
+                     user_id=_actor_id(actor))
+        OrderLine.objects.bulk_update([by_no[r.line_no] for r in plan.lines], ["refunded_qty"])
+        refund = Refund.objects.create(
+            order=order, number=number, amount=plan.amount, created_by_id=_actor_id(actor), created_at=now,
+            lines=[{"line": r.line_no, "sku": r.sku_code, "quantity": r.quantity, "amount": money_str(r.amount),
+                    "tax": money_str(r.tax)} for r in plan.lines])
+        rows = _new_tenders(order, payouts, now, shift_id=_open_shift_id(_actor_id(actor), order.store_id), sign=-1,
+                            refund=refund)
+        Tender.objects.bulk_create(rows)
+        result.tenders.extend(rows)
+        before = order.status
+        order.refunded_total = to_money(order.refunded_total + plan.amount)
+        order.status = OrderStatus.REFUNDED if plan.fully_refunded else OrderStatus.PARTIALLY_REFUNDED
+        order.save(update_fields=["refunded_total", "status"])
+        audit_record(actor=actor, action="order.refund", object_type="sales.order", object_ref=order.number,
+                     before={"status": before},
+                     after={"status": order.status, "refund": number, "amount": str(plan.amount),
+                            "lines": refund.lines})
+        _publish(["order.refunded"], result, {"refund": {"number": number, "amount": money_str(plan.amount),
+                                                         "lines": refund.lines}})
+        result.refunds.append(refund)
+    return RefundResult(refund=refund, tenders=rows, order=result)
+
+
+# --- shifts ---------------------------------------------------------------------------------------
+
+
+def shift_open(*, actor: Any, store_id: int, store_kind: str = "store", opening_float: Decimal,
+               now: dt.datetime | None = None) -> Shift:
+    """Open the actor's shift at a store with a cash float; one open shift per user and store."""
+    now = now or timezone.now()
+    if store_kind != "store":
+        raise InvalidInput("shifts are opened at stores", code="not_a_store", details={"field": "store"})
+    if opening_float < 0 or opening_float != to_money(opening_float) or opening_float > domain.MAX_AMOUNT:
+        raise InvalidInput("the opening float is zero or more with at most two decimals", code="invalid_amount",
+                           details={"field": "opening_float"})
+    with transaction.atomic(savepoint=False), write_batch():
+        shift = Shift(store_id=store_id, user_id=actor.pk, opening_float=opening_float, opened_at=now)
+        try:
+            with transaction.atomic():
+                shift.save(force_insert=True)
+        except IntegrityError:
+            raise Conflict("you already have an open shift at this store", code="shift_already_open") from None
+        audit_record(actor=actor, action="shift.open", object_type="sales.shift", object_ref=str(shift.pk),
+                     after={"store_id": store_id, "opening_float": str(opening_float)})
+    return shift
+
+
+def shift_cash(shift: Shift) -> domain.ShiftCash:
+    cash = Tender.objects.filter(shift_id=shift.pk, method="cash")
+    cash_in = cash.filter(amount__gt=0).aggregate(s=Sum("amount"))["s"] or ZERO
+    cash_out = cash.filter(amount__lt=0).aggregate(s=Sum("amount"))["s"] or ZERO
+    change = Order.objects.filter(shift_id=shift.pk).aggregate(s=Sum("change"))["s"] or ZERO
+    return domain.ShiftCash(opening_float=shift.opening_float, cash_in=to_money(cash_in), change=to_money(change),
+                            cash_refunds=to_money(-cash_out))
+
+
+def shift_close(*, actor: Any, shift_id: int, counted_cash: Decimal, may_close_others: bool = False,
+                now: dt.datetime | None = None) -> Shift:
+    """Close a shift with the counted cash: expected = float + cash taken − change − cash refunds;
+    variance = counted − expected. The owner closes it, or a manager of the store."""
+    now = now or timezone.now()
+    if counted_cash < 0 or counted_cash != to_money(counted_cash) or counted_cash > domain.MAX_AMOUNT:
+        raise InvalidInput("counted cash is zero or more with at most two decimals", code="invalid_amount",
+                           details={"field": "counted_cash"})
+    with transaction.atomic(savepoint=False), write_batch():
+        shift = _for_update(Shift.objects.select_related("store", "user").filter(pk=shift_id)).first()
+        if shift is None:
+            raise NotFound("shift not found")
+        if shift.user_id != actor.pk and not may_close_others:
+            raise PermissionDenied("only the cashier of the shift or a manager of the store closes it")
+        if shift.status != Shift.Status.OPEN:
+            raise Conflict(f"shift {shift.pk} is already closed", code="invalid_state", details={"status": shift.status})
+        cash = shift_cash(shift)
+        shift.expected_cash = cash.expected
+        shift.counted_cash = to_money(counted_cash)
+        shift.variance = domain.shift_variance(cash.expected, shift.counted_cash)
+        shift.status, shift.closed_at = Shift.Status.CLOSED, now
+        shift.save(update_fields=["expected_cash", "counted_cash", "variance", "status", "closed_at"])
+        after = {"status": "closed", "opening_float": str(shift.opening_float), "cash_in": str(cash.cash_in),
+                 "change": str(cash.change), "cash_refunds": str(cash.cash_refunds),
+                 "expected_cash": str(shift.expected_cash), "counted_cash": str(shift.counted_cash),
+                 "variance": str(shift.variance)}
+        audit_record(actor=actor, action="shift.close", object_type="sales.shift", object_ref=str(shift.pk),
+                     before={"status": "open"}, after=after)
+        outbox_publish(topic="shift.closed", payload={"id": shift.pk, "store": shift.store.code,
+                                                      "user": getattr(shift.user, "username", ""), **after},
+                       partition=shift.store.code)
+    return shift
