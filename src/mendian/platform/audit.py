@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .models import AuditBlock, AuditEntry
@@ -85,13 +85,24 @@ class SealResult:
     head_seq: int
 
 
+SEAL_LOCK_KEY = 0x6D656E6469616E  # "mendian": one sealer at a time on PostgreSQL
+
+
+def _seal_lock() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [SEAL_LOCK_KEY])
+    # SQLite: the IMMEDIATE transaction already holds the database's write lock.
+
+
 def audit_seal(*, now: dt.datetime | None = None) -> SealResult:
     """Seal unsealed entries older than SEAL_LAG into new blocks. Safe to run from several workers."""
     cutoff = (now or timezone.now()) - SEAL_LAG
     blocks = entries_sealed = 0
     while True:
         with transaction.atomic():
-            last = AuditBlock.objects.select_for_update().order_by("-seq").first()
+            _seal_lock()
+            last = AuditBlock.objects.order_by("-seq").first()
             prev_hash = last.hash if last else GENESIS
             seq = (last.seq + 1) if last else 1
             batch = list(
@@ -127,6 +138,7 @@ class VerifyResult:
     head_hash: str
     problem: str = ""
     broken_entry_id: int | None = None
+    broken_seal_seq: int | None = None
 
 
 def last_seq_of(block: AuditBlock | None) -> int:
@@ -135,40 +147,61 @@ def last_seq_of(block: AuditBlock | None) -> int:
     return AuditEntry.objects.filter(block=block).order_by("-seal_seq").values_list("seal_seq", flat=True).first() or 0
 
 
+def _missing(prev_id: int, next_id: int | None) -> tuple[str, int | None]:
+    """Describe a deleted sealed entry; within a block entries were sealed in id order."""
+    if next_id is None:
+        return f"after entry id {prev_id}", None
+    if next_id - prev_id == 2:
+        return f"entry id {prev_id + 1}", prev_id + 1
+    return f"between entry ids {prev_id} and {next_id}", None
+
+
 def audit_verify(*, anchor: str | None = None) -> VerifyResult:
-    """Recompute the chain entry by entry; name the first altered or deleted entry."""
+    """Recompute the chain entry by entry; name the first altered or deleted entry.
+
+    ``anchor`` is a block hash (or an entry's seal hash) printed by an earlier seal and kept outside the
+    database: the chain must reach it, or sealed entries at its end were removed.
+    """
     prev_hash = GENESIS
     n_blocks = n_entries = 0
+    anchor = (anchor or "").strip().lower() or None
     seen_anchor = anchor is None or anchor == GENESIS
     expected_seq = 1
     prev_id = 0
+
+    def broken(problem: str, entry_id: int | None = None, seal_seq: int | None = None) -> VerifyResult:
+        return VerifyResult(False, n_blocks, n_entries, prev_hash, problem, entry_id, seal_seq)
+
     for block in AuditBlock.objects.order_by("seq").iterator():
         n_blocks += 1
         if block.seq != n_blocks:
-            return VerifyResult(False, n_blocks, n_entries, prev_hash, f"audit block {n_blocks} was deleted")
+            return broken(f"audit block {n_blocks} was deleted (the next block is {block.seq})",
+                          seal_seq=expected_seq)
         if block.prev_hash != prev_hash:
-            return VerifyResult(False, n_blocks, n_entries, prev_hash,
-                                f"audit block {block.seq} does not chain to the block before it", block.first_entry_id)
+            return broken(f"audit block {block.seq} does not chain to the block before it",
+                          block.first_entry_id, expected_seq)
         count = 0
         for entry in AuditEntry.objects.filter(block=block).order_by("seal_seq", "id").iterator():
             if entry.seal_seq != expected_seq:
-                return VerifyResult(False, n_blocks, n_entries, prev_hash,
-                                    f"sealed audit entry #{expected_seq} (after entry id {prev_id}) was deleted",
-                                    prev_id + 1)
+                where, entry_id = _missing(prev_id, entry.id)
+                return broken(f"sealed audit entry #{expected_seq} ({where}) was deleted", entry_id, expected_seq)
             if _chain(prev_hash, entry) != entry.seal_hash:
-                return VerifyResult(False, n_blocks, n_entries, prev_hash,
-                                    f"audit entry id {entry.id} (#{entry.seal_seq}) was altered", entry.id)
+                return broken(f"audit entry id {entry.id} (#{entry.seal_seq}) was altered", entry.id, entry.seal_seq)
             prev_hash = entry.seal_hash
             prev_id = entry.id
+            if anchor and entry.seal_hash == anchor:
+                seen_anchor = True
             expected_seq += 1
             count += 1
             n_entries += 1
         if count != block.entry_count or prev_hash != block.hash:
-            return VerifyResult(False, n_blocks, n_entries, prev_hash,
-                                f"audit block {block.seq} lost entries after entry id {prev_id}", prev_id + 1)
+            where, entry_id = _missing(prev_id, None)
+            return broken(f"audit block {block.seq} lost its entries from #{expected_seq} ({where}): deleted",
+                          entry_id, expected_seq)
         if anchor and block.hash == anchor:
             seen_anchor = True
     if not seen_anchor:
-        return VerifyResult(False, n_blocks, n_entries, prev_hash,
-                            "the log ends before the anchor: sealed entries or blocks were removed")
+        return broken("the log ends before the anchor: sealed entries or blocks after the last intact one "
+                      f"(entry #{expected_seq - 1}, id {prev_id}) were removed, or the chain was rewritten",
+                      seal_seq=expected_seq)
     return VerifyResult(True, n_blocks, n_entries, prev_hash)

@@ -68,20 +68,33 @@ class OutboxEvent(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
+    retry_at = models.DateTimeField(null=True, blank=True, help_text="after a failure: not retried before this time")
 
     class Meta:
         indexes = [models.Index(fields=["delivered_at", "id"])]
 
 
 class LoginAttempt(models.Model):
+    """One sign-in attempt; failures are counted here so that every worker process agrees."""
+
     username = models.CharField(max_length=150, db_index=True)
     ip = models.CharField(max_length=64, db_index=True)
     success = models.BooleanField()
     at = models.DateTimeField(db_index=True)
 
+    class Meta:
+        indexes = [models.Index(fields=["username", "at"]), models.Index(fields=["ip", "at"])]
+
 
 class RefreshToken(models.Model):
-    jti = models.CharField(max_length=64, unique=True)
+    """A refresh token, stored as the SHA-256 of the token (``jti``); the token itself is never stored.
+
+    Tokens rotate: each refresh revokes the token used and issues a new one of the same ``family``.
+    Presenting a revoked token again (a stolen copy) revokes the whole family.
+    """
+
+    jti = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the token")
+    family = models.CharField(max_length=64, blank=True, default="", db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)

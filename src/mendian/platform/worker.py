@@ -1,13 +1,15 @@
 """The embedded job runner: delivers outbox events and runs due periodic jobs in a loop.
 
-In production the same functions run as Celery tasks (``mendian.platform.celery``).
+In production the same functions run as Celery tasks (``mendian.platform.celery``). Several worker
+processes may run at once: periodic jobs are claimed through ``PeriodicRun`` rows and outbox events
+through row locks (PostgreSQL) or the database's single writer (SQLite).
 """
 
 from __future__ import annotations
 
 import logging
 import signal
-import time
+import threading
 from dataclasses import dataclass
 
 from django.db import close_old_connections
@@ -42,17 +44,18 @@ def worker_tick() -> TickResult:
     return TickResult(delivered=result.delivered, failed=result.failed, jobs=ran)
 
 
-def worker_loop(*, interval: float = 1.0, max_ticks: int | None = None) -> None:
-    stop = False
+def worker_loop(*, interval: float = 1.0, max_ticks: int | None = None,
+                stop_event: threading.Event | None = None) -> None:
+    """Tick until SIGTERM/SIGINT (in the main thread), ``stop_event`` is set, or ``max_ticks`` ticks."""
+    stop = stop_event or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        def _stop(*_args: object) -> None:
+            stop.set()
 
-    def _stop(*_args: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
     ticks = 0
-    while not stop and (max_ticks is None or ticks < max_ticks):
+    while not stop.is_set() and (max_ticks is None or ticks < max_ticks):
         close_old_connections()
         try:
             tick = worker_tick()
@@ -63,5 +66,7 @@ def worker_loop(*, interval: float = 1.0, max_ticks: int | None = None) -> None:
             log.exception("worker tick failed")
             idle = True
         ticks += 1
-        if idle:
-            time.sleep(interval)
+        if idle and (max_ticks is None or ticks < max_ticks):
+            stop.wait(interval)
+    close_old_connections()
+

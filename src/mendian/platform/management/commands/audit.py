@@ -1,12 +1,11 @@
-import sys
-
 from django.core.management.base import BaseCommand, CommandError
 
 from mendian.platform.audit import audit_seal, audit_verify
 
 
 class Command(BaseCommand):
-    help = "Seal the audit log into hash-chained blocks, or verify it (against an anchor kept outside)."
+    help = ("Seal the audit log into hash-chained blocks (prints the head hash to keep outside the database), "
+            "or verify it, optionally against such an anchor. verify exits 0 when intact, 2 when broken.")
 
     def add_arguments(self, parser):
         parser.add_argument("action", choices=["seal", "verify"])
@@ -25,6 +24,7 @@ class Command(BaseCommand):
             return
         self.stderr.write(f"audit log BROKEN: {r.problem}")
         if r.broken_entry_id is not None:
-            self.stderr.write(f"first broken entry: {r.broken_entry_id}")
-        sys.stdout.flush()
+            self.stderr.write(f"first broken entry: id {r.broken_entry_id} (#{r.broken_seal_seq})")
+        elif r.broken_seal_seq is not None:
+            self.stderr.write(f"first broken entry: #{r.broken_seal_seq} in the sealed chain")
         raise CommandError(r.problem, returncode=2)
