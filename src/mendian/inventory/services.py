@@ -312,10 +312,11 @@ def stock_reserve(*, location_id: int, lines: Sequence[StockLine], doc_type: str
             takes[sku_id] = [LotTake(sku_id, t.lot_id, t.lot_code, t.quantity, cost) for t in choice.takes]
             changes += [_Change(t.level_id, location_id, sku_id, t.lot_id, t.lot_code, Reason.RESERVATION,
                                 reserved_delta=t.quantity, unit_cost=cost) for t in choice.takes]
-        if short:
-            raise InsufficientStock(short)
-        codes = {location_id: rows[0].location_code} if rows else {}
-        _apply(changes, location_codes=codes, doc_type=doc_type, doc_ref=doc_ref, user_id=user_id)
+        if not short:
+            codes = {location_id: rows[0].location_code} if rows else {}
+            _apply(changes, location_codes=codes, doc_type=doc_type, doc_ref=doc_ref, user_id=user_id)
+    if short:  # raised outside the block: nothing was written and the caller's transaction stays usable
+        raise InsufficientStock(short)
     return _split_per_line(lines, takes)
 
 
@@ -332,17 +333,30 @@ def _take_back(*, location_id: int, takes: Sequence[LotTake], doc_type: str, doc
         for key, q in need.items():
             r = by_key.get(key)
             if r is None or r.reserved < q:
-                raise Conflict("more than is reserved", code="not_reserved",
-                               details={"sku_id": key[0], "lot_id": key[1], "quantity": q,
-                                        "reserved": r.reserved if r else 0})
-        reason = Reason.SALE if issue else Reason.RELEASE
-        changes = [
-            _Change(by_key[(t.sku_id, t.lot_id)].id, location_id, t.sku_id, t.lot_id, t.lot_code, reason,
-                    on_hand_delta=-t.quantity if issue else 0, reserved_delta=-t.quantity, unit_cost=t.unit_cost)
-            for t in takes
-        ]
-        _apply(changes, location_codes={location_id: rows[0].location_code}, doc_type=doc_type, doc_ref=doc_ref,
-               user_id=user_id)
+                refused = Conflict("more than is reserved", code="not_reserved",
+                                   details={"sku_id": key[0], "lot_id": key[1], "quantity": q,
+                                            "reserved": r.reserved if r else 0})
+                break
+        else:
+            refused = None
+        if refused is None:
+            _take_back_write(location_id, takes, rows, by_key, doc_type=doc_type, doc_ref=doc_ref, user_id=user_id,
+                             issue=issue)
+    if refused is not None:
+        raise refused
+
+
+def _take_back_write(location_id: int, takes: Sequence[LotTake], rows: Sequence[LevelRow],
+                     by_key: dict[tuple[int, int | None], LevelRow], *, doc_type: str, doc_ref: str,
+                     user_id: int | None, issue: bool) -> None:
+    reason = Reason.SALE if issue else Reason.RELEASE
+    changes = [
+        _Change(by_key[(t.sku_id, t.lot_id)].id, location_id, t.sku_id, t.lot_id, t.lot_code, reason,
+                on_hand_delta=-t.quantity if issue else 0, reserved_delta=-t.quantity, unit_cost=t.unit_cost)
+        for t in takes
+    ]
+    _apply(changes, location_codes={location_id: rows[0].location_code}, doc_type=doc_type, doc_ref=doc_ref,
+           user_id=user_id)
 
 
 def stock_release(*, location_id: int, takes: Sequence[LotTake], doc_type: str, doc_ref: str,
@@ -437,6 +451,7 @@ def stock_sell(*, location_id: int, lines: Sequence[StockLine], doc_type: str, d
         codes: dict[int, str] = {}
         negative: set[int] = set()
         rest = dict(per_sku)
+        refused: InsufficientStock | None = None
         if not refuse_negative:
             for level_id, sku_id, on_hand, reserved, avg, code in _sell_fast(location_id, per_sku):
                 qty = rest.pop(sku_id)
@@ -467,25 +482,35 @@ def stock_sell(*, location_id: int, lines: Sequence[StockLine], doc_type: str, d
                 takes[sku_id] = [LotTake(sku_id, t.lot_id, t.lot_code, t.quantity, cost) for t in choice.takes]
                 slow += [_Change(t.level_id, location_id, sku_id, t.lot_id, t.lot_code, Reason.SALE,
                                  on_hand_delta=-t.quantity, unit_cost=cost) for t in choice.takes]
-            if short:
-                raise InsufficientStock(short)
-        if changes:  # fast path rows: already updated, only movements to write
-            _ensure_levels(slow)
-            deltas: dict[int, tuple[int, int]] = {}
-            for c in slow:
-                d = deltas.get(c.level_id, (0, 0))
-                deltas[c.level_id] = (d[0] + c.on_hand_delta, 0)
-            for level_id, (oh, rs) in _update_levels(deltas).items():
-                known[level_id] = (oh, rs)
-                negative.update(c.sku_id for c in slow if c.level_id == level_id and oh < 0)
-            _apply(changes + slow, location_codes=codes, doc_type=doc_type, doc_ref=doc_ref, user_id=user_id, at=at,
-                   known=known, skip_update=True)
-        else:
-            applied = _apply(slow, location_codes=codes, doc_type=doc_type, doc_ref=doc_ref, user_id=user_id, at=at)
-            negative.update(c.sku_id for c in slow if applied.levels.get(c.level_id, (0, 0))[0] < 0)
-        if negative:
-            _open_count_tasks(location_id, negative, at=at)
+            if short:  # only with refuse_negative, when the fast path was not taken: nothing written yet
+                refused = InsufficientStock(short)
+        if refused is None:
+            _sell_write(location_id, changes, slow, known, codes, negative, doc_type=doc_type, doc_ref=doc_ref,
+                        user_id=user_id, at=at)
+    if refused is not None:
+        raise refused
     return _split_per_line(lines, takes)
+
+
+def _sell_write(location_id: int, changes: list[_Change], slow: list[_Change], known: dict[int, tuple[int, int]],
+                codes: dict[int, str], negative: set[int], *, doc_type: str, doc_ref: str, user_id: int | None,
+                at: dt.datetime) -> None:
+    if changes:  # fast path rows: already updated, only movements to write
+        _ensure_levels(slow)
+        deltas: dict[int, tuple[int, int]] = {}
+        for c in slow:
+            d = deltas.get(c.level_id, (0, 0))
+            deltas[c.level_id] = (d[0] + c.on_hand_delta, 0)
+        for level_id, (oh, rs) in _update_levels(deltas).items():
+            known[level_id] = (oh, rs)
+            negative.update(c.sku_id for c in slow if c.level_id == level_id and oh < 0)
+        _apply(changes + slow, location_codes=codes, doc_type=doc_type, doc_ref=doc_ref, user_id=user_id, at=at,
+               known=known, skip_update=True)
+    else:
+        applied = _apply(slow, location_codes=codes, doc_type=doc_type, doc_ref=doc_ref, user_id=user_id, at=at)
+        negative.update(c.sku_id for c in slow if applied.levels.get(c.level_id, (0, 0))[0] < 0)
+    if negative:
+        _open_count_tasks(location_id, negative, at=at)
 
 
 # --- goods coming in -------------------------------------------------------------------------------
@@ -503,13 +528,17 @@ class _PutLine:
 
 
 def _put(*, location_id: int, items: Sequence[_PutLine], doc_type: str, doc_ref: str, user_id: int | None,
-         extra_changes: Sequence[_Change] = (), extra_locations: Sequence[int] = ()) -> _Applied:
+         extra_changes: Sequence[_Change] = (), costs: dict | None = None,
+         rows: Sequence[LevelRow] | None = None) -> _Applied:
     """Goods in: on hand += qty per item and the moving-average cost per SKU (locks: costs, then levels).
 
-    ``extra_changes`` (on balances of ``extra_locations``, already resolved) are written in the same
-    UPDATE/INSERT, e.g. the transit side of a transfer."""
-    costs = lock_costs(keys=[(location_id, it.sku_id) for it in items])
-    rows = lock_levels(location_ids=[location_id, *extra_locations], sku_ids={it.sku_id for it in items})
+    ``extra_changes`` (other balances, already locked and resolved) are written in the same
+    UPDATE/INSERT, e.g. the transit side of a transfer; callers that lock more than this location
+    pass ``costs`` and ``rows`` locked in the global order."""
+    if costs is None:
+        costs = lock_costs(keys=[(location_id, it.sku_id) for it in items])
+    if rows is None:
+        rows = lock_levels(location_ids=[location_id], sku_ids={it.sku_id for it in items})
     here = [r for r in rows if r.location_id == location_id]
     by_key = {(r.sku_id, r.lot_id): r for r in here}
     on_hand: dict[int, int] = defaultdict(int)
@@ -724,18 +753,361 @@ def stock_opening_bulk(*, rows: Sequence[OpeningRow], doc_ref: str = "OPENING", 
 # --- ledger check ----------------------------------------------------------------------------------
 
 
-def stock_ledger_check() -> list[domain.Problem]:
-    """Every balance against the sums of its movements: two aggregate queries, compared in memory."""
-    from django.db.models import Sum
+@dataclass(frozen=True)
+class LedgerReport:
+    levels: int
+    movements: int
+    problems: list[domain.Problem]
 
-    sums = {
-        row["level_id"]: (row["oh"] or 0, row["rs"] or 0)
-        for row in StockMovement.objects.values("level_id").order_by().annotate(
-            oh=Sum("on_hand_delta"), rs=Sum("reserved_delta"))
-    }
-    balances = (
-        domain.BookBalance(pk, loc, sku, lot, oh, rs)
+
+def stock_ledger_report() -> LedgerReport:
+    """Every balance against the sums of its movements: two aggregate queries, compared in memory."""
+    from django.db.models import Count, Sum
+
+    sums: dict[int, tuple[int, int]] = {}
+    n_movements = 0
+    for row in StockMovement.objects.values("level_id").order_by().annotate(
+            oh=Sum("on_hand_delta"), rs=Sum("reserved_delta"), n=Count("id")):
+        sums[row["level_id"]] = (row["oh"] or 0, row["rs"] or 0)
+        n_movements += row["n"]
+    n_levels = 0
+
+    def balances() -> Iterable[domain.BookBalance]:
+        nonlocal n_levels
         for pk, loc, sku, lot, oh, rs in StockLevel.objects.order_by("pk").values_list(
-            "pk", "location__code", "sku__code", "lot__code", "on_hand", "reserved").iterator(chunk_size=5000)
-    )
-    return domain.compare_ledger(balances, sums)
+                "pk", "location__code", "sku__code", "lot__code", "on_hand", "reserved").iterator(chunk_size=5000):
+            n_levels += 1
+            yield domain.BookBalance(pk, loc, sku, lot, oh, rs)
+
+    problems = domain.compare_ledger(balances(), sums)
+    return LedgerReport(levels=n_levels, movements=n_movements, problems=problems)
+
+
+def stock_ledger_check() -> list[domain.Problem]:
+    """The balances that differ from the sums of their movements (empty when the ledger holds)."""
+    return stock_ledger_report().problems
+
+
+# --- adjustments and counts ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AdjustmentResult:
+    location_code: str
+    sku_code: str
+    delta: int
+    reason: str
+    note: str
+    on_hand: int  # after, summed over lots
+    reserved: int
+    takes: list[LotTake]
+
+
+def _sku_info(sku_ids: Iterable[int]) -> dict[int, tuple[str, bool]]:
+    from mendian.catalog.models import Sku
+
+    ids = set(sku_ids)
+    info = {pk: (code, lt) for pk, code, lt in Sku.objects.filter(pk__in=ids).values_list("pk", "code", "lot_tracked")}
+    if unknown := ids - set(info):
+        raise InvalidInput(f"unknown SKU id(s) {sorted(unknown)}", code="unknown_sku", details={"sku_ids": sorted(unknown)})
+    return info
+
+
+def _lot_id(sku_id: int, lot_code: str) -> int:
+    pk = Lot.objects.filter(sku_id=sku_id, code=lot_code).values_list("pk", flat=True).first()
+    if pk is None:
+        raise InvalidInput(f"unknown lot {lot_code!r} for this SKU", code="unknown_code",
+                           details={"field": "lot", "value": lot_code})
+    return pk
+
+
+def _uid(user: Any) -> int | None:
+    if user is None:
+        return None
+    if isinstance(user, int):
+        return user
+    return getattr(user, "pk", None)
+
+
+def stock_adjust(*, location_id: int, sku_id: int, delta: int, reason: str, note: str, user: Any,
+                 lot_code: str | None = None, doc_ref: str = "") -> AdjustmentResult:
+    """A stock adjustment (damage, theft, found goods, a correction…), audited.
+
+    ``reason`` is one of ``domain.ADJUSTMENT_REASONS`` (else 422); it is kept on the movement as its
+    ``cause`` (movement reason ``adjustment``). A positive delta goes onto ``lot_code``, else the
+    latest-expiry lot of a lot-tracked SKU, else the lot-less balance. A negative delta comes off
+    ``lot_code``, else the lots earliest expiry first, and cannot take on hand below zero (409
+    ``insufficient_stock``): stock that is not in the book is settled by a count.
+    """
+    if reason not in domain.ADJUSTMENT_REASONS:
+        raise InvalidInput(f"reason must be one of {', '.join(domain.ADJUSTMENT_REASONS)}", code="invalid_reason",
+                           details={"field": "reason", "value": reason})
+    if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
+        raise InvalidInput("delta must be a non-zero integer", code="invalid_quantity", details={"field": "delta"})
+    refused: InsufficientStock | None = None
+    with transaction.atomic(savepoint=False):
+        sku_code, _lot_tracked = _sku_info([sku_id])[sku_id]
+        lot_id = _lot_id(sku_id, lot_code) if lot_code else None
+        rows = lock_levels(location_ids=[location_id], sku_ids=[sku_id])
+        code = rows[0].location_code if rows else _location_code(location_id)
+        cost = _avg_of(rows)
+        balances = [_as_lot_balance(r) for r in rows]
+        if lot_id is not None:
+            balances = [b for b in balances if b.lot_id == lot_id] or [
+                domain.LotBalance(None, lot_id, lot_code, None, 0, 0)]
+        before = (sum(r.on_hand for r in rows), sum(r.reserved for r in rows))
+        if delta > 0:
+            lots = [b for b in balances if b.lot_id is not None]
+            target = max(lots, key=domain.fefo_key) if lots else next(
+                (b for b in balances if b.lot_id is None), domain.LotBalance(None, None, None, None, 0, 0))
+            picks = [domain.Take(target.level_id, target.lot_id, target.lot_code, delta)]
+        else:
+            physical = [domain.LotBalance(b.level_id, b.lot_id, b.lot_code, b.expiry, b.on_hand, 0) for b in balances]
+            choice = domain.choose_lots(physical, -delta) if physical else domain.LotChoice([], -delta, 0)
+            if choice.short:
+                refused = InsufficientStock([ShortLine(sku_id=sku_id, requested=-delta,
+                                                       available=max(choice.available, 0))],
+                                            message="an adjustment cannot take on hand below zero")
+            picks = choice.takes
+        if refused is None:
+            after = _adjust_write(location_id, sku_id, code, sku_code, cost, picks, before, delta=delta, reason=reason,
+                                  note=note, user=user, doc_ref=doc_ref)
+    if refused is not None:  # raised outside the block: nothing written, the caller's transaction usable
+        raise refused
+    return AdjustmentResult(code, sku_code, delta, reason, note or "", after[0], after[1],
+                            [LotTake(sku_id, t.lot_id, t.lot_code, t.quantity, cost) for t in picks])
+
+
+def _adjust_write(location_id: int, sku_id: int, code: str, sku_code: str, cost: Decimal, picks: list[domain.Take],
+                  before: tuple[int, int], *, delta: int, reason: str, note: str, user: Any,
+                  doc_ref: str) -> tuple[int, int]:
+    from mendian.platform.audit import audit_record
+
+    sign = 1 if delta > 0 else -1
+    changes = [_Change(t.level_id, location_id, sku_id, t.lot_id, t.lot_code, Reason.ADJUSTMENT,
+                       on_hand_delta=sign * t.quantity, unit_cost=cost, note=note or "", cause=reason)
+               for t in picks]
+    _apply(changes, location_codes={location_id: code}, doc_type="adjustment", doc_ref=doc_ref, user_id=_uid(user))
+    after = (before[0] + delta, before[1])
+    audit_record(actor=user, action="stock.adjust", object_type="stock", object_ref=f"{code}/{sku_code}",
+                 before={"on_hand": before[0], "reserved": before[1]},
+                 after={"on_hand": after[0], "reserved": after[1], "delta": delta, "reason": reason,
+                        "note": note, "lots": [{"lot": t.lot_code, "quantity": sign * t.quantity} for t in picks]})
+    return after
+
+
+def stock_count_record(*, location_id: int, lines: Sequence[tuple], user: Any, note: str = "") -> Any:
+    """Record a stock count (盘点): each line ``(sku_id, counted)`` or ``(sku_id, counted, lot_code)``.
+
+    Book quantities are read under lock; the variance (counted − book) becomes ``count`` movements.
+    A count of a whole lot-tracked SKU is spread over its lots by ``domain.distribute_count``.
+    Open count tasks of the counted SKUs at the location are closed. Returns the ``StockCount``
+    (number ``CNT-<location>-<yyyymmdd>-<random>``) with its lines saved (also on
+    ``.recorded_lines``); audited.
+    """
+    import secrets
+
+    from mendian.platform.audit import audit_record
+
+    from .models import StockCount, StockCountLine
+
+    if not lines:
+        raise InvalidInput("no lines", code="no_lines")
+    parsed: list[tuple[int, int, str | None]] = []
+    seen: set[tuple[int, str | None]] = set()
+    for ln in lines:
+        sku_id, counted = ln[0], ln[1]
+        lot_code = ln[2] if len(ln) > 2 else None
+        if not isinstance(counted, int) or isinstance(counted, bool) or counted < 0:
+            raise InvalidInput("counted quantities must be integers of zero or more", code="invalid_quantity",
+                               details={"sku_id": sku_id, "counted": counted})
+        if (sku_id, lot_code) in seen:
+            raise InvalidInput("a SKU is counted twice", code="duplicate_line", details={"sku_id": sku_id})
+        seen.add((sku_id, lot_code))
+        parsed.append((sku_id, counted, lot_code))
+    at = timezone.now()
+    with transaction.atomic(savepoint=False):
+        info = _sku_info(p[0] for p in parsed)
+        lot_ids = {(s, lc): _lot_id(s, lc) for s, _c, lc in parsed if lc}
+        rows = lock_levels(location_ids=[location_id], sku_ids=info)
+        code = rows[0].location_code if rows else _location_code(location_id)
+        by_sku = _balances(rows)
+        count = StockCount.objects.create(
+            number=f"CNT-{code}-{timezone.localdate(at):%Y%m%d}-{secrets.token_hex(3)}", location_id=location_id,
+            created_by_id=_uid(user), created_at=at, note=(note or "")[:200])
+        changes: list[_Change] = []
+        count_lines: list[StockCountLine] = []
+        for sku_id, counted, lot_code in parsed:
+            lvls = by_sku.get(sku_id, [])
+            cost = _avg_of(lvls)
+            balances = [_as_lot_balance(r) for r in lvls]
+            if lot_code:
+                lid = lot_ids[(sku_id, lot_code)]
+                balances = [b for b in balances if b.lot_id == lid] or [domain.LotBalance(None, lid, lot_code, None, 0, 0)]
+                plan = [(balances[0], counted)]
+            else:
+                plan = domain.distribute_count(balances, counted)
+            book = sum(b.on_hand for b in balances)
+            count_lines.append(StockCountLine(count=count, sku_id=sku_id, lot_id=lot_ids.get((sku_id, lot_code)),
+                                              book_qty=book, counted_qty=counted, variance=counted - book))
+            changes += [_Change(b.level_id, location_id, sku_id, b.lot_id, b.lot_code, Reason.COUNT,
+                                on_hand_delta=new - b.on_hand, unit_cost=cost) for b, new in plan if new != b.on_hand]
+        StockCountLine.objects.bulk_create(count_lines)
+        _apply(changes, location_codes={location_id: code}, doc_type="count", doc_ref=count.number, user_id=_uid(user),
+               at=at)
+        CountTask.objects.filter(location_id=location_id, sku_id__in=list(info), status=CountTask.Status.OPEN).update(
+            status=CountTask.Status.DONE, done_at=at)
+        audit_record(actor=user, action="stock.count", object_type="stock_count", object_ref=count.number,
+                     after={"location": code, "note": count.note, "lines": [
+                         {"sku": info[cl.sku_id][0], "lot": lc, "book": cl.book_qty, "counted": cl.counted_qty,
+                          "variance": cl.variance} for cl, (_s, _c, lc) in zip(count_lines, parsed, strict=True)]})
+    count.recorded_lines = count_lines
+    return count
+
+
+# --- transfers -------------------------------------------------------------------------------------
+
+
+def stock_transfer_ship(*, from_location_id: int, transit_location_id: int, lines: Sequence[StockLine],
+                        doc_ref: str, user_id: int | None, doc_type: str = "transfer") -> list[LotTake]:
+    """Ship a transfer: goods leave the sender (``transfer_out``) into an in-transit location
+    (``transfer_in``), lot by lot (FEFO, expired lots are not shipped), at the sender's average cost.
+
+    Guarded on the sender's available stock, all-or-nothing: ``InsufficientStock`` naming every short
+    line. Returns the takes (per line, input order): keep them, ``stock_transfer_receive`` needs them.
+    """
+    per_sku = _check_lines(lines)
+    if from_location_id == transit_location_id:
+        raise InvalidInput("sender and transit location must differ", code="same_location")
+    with transaction.atomic(savepoint=False):
+        costs = lock_costs(keys=[(transit_location_id, s) for s in per_sku])
+        rows = lock_levels(location_ids=[from_location_id, transit_location_id], sku_ids=per_sku)
+        sender = [r for r in rows if r.location_id == from_location_id]
+        by_sku = _balances(sender)
+        today = _today()
+        short: list[ShortLine] = []
+        out_changes: list[_Change] = []
+        items: list[_PutLine] = []
+        takes: dict[int, list[LotTake]] = {}
+        for sku_id, qty in per_sku.items():
+            lvls = by_sku.get(sku_id, [])
+            choice = domain.choose_lots([_as_lot_balance(r) for r in lvls], qty, today=today)
+            if choice.short:
+                short.append(ShortLine(sku_id=sku_id, requested=qty, available=max(choice.available, 0)))
+                continue
+            cost = _avg_of(lvls)
+            takes[sku_id] = [LotTake(sku_id, t.lot_id, t.lot_code, t.quantity, cost) for t in choice.takes]
+            for t in choice.takes:
+                out_changes.append(_Change(t.level_id, from_location_id, sku_id, t.lot_id, t.lot_code,
+                                           Reason.TRANSFER_OUT, on_hand_delta=-t.quantity, unit_cost=cost))
+                items.append(_PutLine(sku_id, t.lot_id, t.lot_code, t.quantity, cost, Reason.TRANSFER_IN))
+        if not short:
+            _put(location_id=transit_location_id, items=items, doc_type=doc_type, doc_ref=doc_ref, user_id=user_id,
+                 extra_changes=out_changes, costs=costs, rows=rows)
+    if short:
+        raise InsufficientStock(short)
+    return _split_per_line(lines, takes)
+
+
+@dataclass(frozen=True)
+class TransferReceipt:
+    received: list[LotTake]  # into the destination
+    short: list[LotTake]  # never arrived: written off at the transit location (adjustment, cause short)
+    damaged: list[LotTake]  # arrived unsellable: written off at the transit location (adjustment, cause damage)
+
+
+def _qty_map(m: Mapping | None) -> dict[tuple[int, int | None], int] | None:
+    if m is None:
+        return None
+    out: dict[tuple[int, int | None], int] = {}
+    for k, v in m.items():
+        key = (k, None) if isinstance(k, int) else (k[0], k[1])
+        if not isinstance(v, int) or v < 0:
+            raise InvalidInput("received and damaged quantities must be integers of zero or more",
+                               code="invalid_quantity", details={"sku_id": key[0], "lot_id": key[1]})
+        out[key] = out.get(key, 0) + v
+    return out
+
+
+def stock_transfer_receive(*, transit_location_id: int, to_location_id: int, takes: Sequence[LotTake],
+                           received: Mapping | None = None, damaged: Mapping | None = None, doc_ref: str,
+                           user_id: int | None, doc_type: str = "transfer") -> TransferReceipt:
+    """Receive a shipped transfer at its destination, recording discrepancies.
+
+    ``takes``: what ``stock_transfer_ship`` returned (shipped per SKU and lot, at the sender's cost).
+    ``received``: good quantities that arrived, keyed ``(sku_id, lot_id)`` (or ``sku_id`` for
+    lot-less goods); ``None`` = everything shipped that is not ``damaged``. ``damaged``: quantities
+    that arrived unsellable, same keys. Per key: short = shipped − received − damaged, which must not be
+    negative (422 ``over_receipt``).
+
+    Movements: at the transit location ``transfer_out`` of the received quantity, and ``adjustment``
+    write-offs with cause ``short`` and ``damage``; at the destination ``transfer_in`` of the received
+    quantity at the shipped cost (moving average updated). Raises ``Conflict`` (``not_in_transit``)
+    when the transit location does not hold what is being received. Returns a ``TransferReceipt``.
+    """
+    _check_takes(takes)
+    if transit_location_id == to_location_id:
+        raise InvalidInput("transit and destination must differ", code="same_location")
+    shipped: dict[tuple[int, int | None], int] = defaultdict(int)
+    meta: dict[tuple[int, int | None], LotTake] = {}
+    for t in takes:
+        shipped[(t.sku_id, t.lot_id)] += t.quantity
+        meta.setdefault((t.sku_id, t.lot_id), t)
+    dmg = _qty_map(damaged) or {}
+    rec = _qty_map(received)
+    if rec is None:
+        rec = {k: max(q - dmg.get(k, 0), 0) for k, q in shipped.items()}
+    for k in set(rec) | set(dmg):
+        if k not in shipped:
+            raise InvalidInput("received or damaged goods that were not shipped", code="not_shipped",
+                               details={"sku_id": k[0], "lot_id": k[1]})
+    out_received: list[LotTake] = []
+    out_short: list[LotTake] = []
+    out_damaged: list[LotTake] = []
+    for k, q in shipped.items():
+        r, d = rec.get(k, 0), dmg.get(k, 0)
+        if r + d > q:
+            raise InvalidInput("more received than shipped", code="over_receipt",
+                               details={"sku_id": k[0], "lot_id": k[1], "shipped": q, "received": r, "damaged": d})
+        t = meta[k]
+        for qty, bucket in ((r, out_received), (q - r - d, out_short), (d, out_damaged)):
+            if qty:
+                bucket.append(LotTake(t.sku_id, t.lot_id, t.lot_code, qty, to_cost(t.unit_cost)))
+    with transaction.atomic(savepoint=False):
+        sku_ids = {k[0] for k in shipped}
+        costs = lock_costs(keys=[(to_location_id, s) for s in sku_ids])
+        rows = lock_levels(location_ids=[transit_location_id, to_location_id], sku_ids=sku_ids)
+        transit = {(r.sku_id, r.lot_id): r for r in rows if r.location_id == transit_location_id}
+        refused: Conflict | None = None
+        for k, q in shipped.items():
+            lv = transit.get(k)
+            if lv is None or lv.on_hand < q:
+                refused = Conflict("the transit location does not hold these goods", code="not_in_transit",
+                                   details={"sku_id": k[0], "lot_id": k[1], "quantity": q,
+                                            "in_transit": lv.on_hand if lv else 0})
+                break
+        if refused is None:
+            _transfer_receive_write(transit_location_id, to_location_id, transit, out_received, out_short, out_damaged,
+                                    costs, rows, doc_type=doc_type, doc_ref=doc_ref, user_id=user_id)
+    if refused is not None:
+        raise refused
+    return TransferReceipt(received=out_received, short=out_short, damaged=out_damaged)
+
+
+def _transfer_receive_write(transit_location_id: int, to_location_id: int, transit: dict, out_received: list[LotTake],
+                            out_short: list[LotTake], out_damaged: list[LotTake], costs: dict,
+                            rows: Sequence[LevelRow], *, doc_type: str, doc_ref: str, user_id: int | None) -> None:
+    transit_changes: list[_Change] = []
+    for bucket, reason, cause in ((out_received, Reason.TRANSFER_OUT, ""), (out_short, Reason.ADJUSTMENT, "short"),
+                                  (out_damaged, Reason.ADJUSTMENT, "damage")):
+        for t in bucket:
+            transit_changes.append(_Change(transit[(t.sku_id, t.lot_id)].id, transit_location_id, t.sku_id, t.lot_id,
+                                           t.lot_code, reason, on_hand_delta=-t.quantity, unit_cost=t.unit_cost,
+                                           cause=cause, note=f"transfer {doc_ref} {cause}" if cause else ""))
+    items = [_PutLine(t.sku_id, t.lot_id, t.lot_code, t.quantity, t.unit_cost, Reason.TRANSFER_IN) for t in out_received]
+    if items:
+        _put(location_id=to_location_id, items=items, doc_type=doc_type, doc_ref=doc_ref, user_id=user_id,
+             extra_changes=transit_changes, costs=costs, rows=rows)
+    else:
+        _apply(transit_changes, location_codes={r.location_id: r.location_code for r in rows}, doc_type=doc_type,
+               doc_ref=doc_ref, user_id=user_id)
