@@ -1,0 +1,44 @@
+"""Background work of analytics, run by ``mendian worker`` (or Celery beat)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from mendian.platform.jobs import periodic
+from mendian.platform.models import Job
+
+from .rollups import rollups_rebuild
+
+REBUILD_KIND = "analytics.rollups_rebuild"
+
+
+def rebuild_job_run(job: Job) -> None:
+    """Run one queued rebuild, reporting progress on the Job row the console shows."""
+    claimed = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(status=Job.Status.RUNNING,
+                                                                             started_at=timezone.now())
+    if not claimed:
+        return
+
+    def progress(done: int, total: int) -> None:
+        Job.objects.filter(pk=job.pk).update(progress_done=done, progress_total=total)
+
+    params = job.params or {}
+    try:
+        result = rollups_rebuild(start=dt.date.fromisoformat(params["from"]) if params.get("from") else None,
+                                 end=dt.date.fromisoformat(params["to"]) if params.get("to") else None,
+                                 progress=progress)
+    except Exception as exc:  # the job records the failure; the worker goes on
+        Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, error=repr(exc)[:2000],
+                                             finished_at=timezone.now())
+        raise
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.DONE, finished_at=timezone.now(),
+                                         result={"orders": result.orders, "history_rows": result.history_rows,
+                                                 "rows": result.rows})
+
+
+@periodic("analytics.queued_jobs", every=dt.timedelta(seconds=5))
+def run_queued_jobs() -> None:
+    for job in Job.objects.filter(kind=REBUILD_KIND, status=Job.Status.QUEUED).order_by("id")[:1]:
+        rebuild_job_run(job)
