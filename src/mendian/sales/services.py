@@ -1,9 +1,11 @@
 """Write use-cases of sales: one function = one transaction, audited, with its outbox events.
 
-Stock moves only through ``mendian.inventory.services``. Every use-case runs in
-``transaction.atomic(savepoint=False)`` (a caller's transaction, such as the idempotency record's,
-is joined without a SAVEPOINT) and in ``write_batch()`` (its audit entries and events are inserted in
-one statement each at the end).
+Stock moves only through ``mendian.inventory.services``. Every use-case is one transaction and runs
+in ``write_batch()`` (its audit entries and events are inserted in one statement each at the end).
+``order_create``, the checkout's hot path, joins a caller's transaction (the idempotency record's)
+without a SAVEPOINT (``atomic(savepoint=False)``): when it refuses, the caller's transaction must
+roll back too — wrap the call in ``transaction.atomic()`` to carry on after a refusal. The other
+use-cases nest normally.
 
 Lock order, the same in every use-case, so that concurrent sales never deadlock: the order
 sequence row of (store, day) when an order is created, or the order row for a state change; then
@@ -200,6 +202,54 @@ def _assign_pickup_code(order: Order, fields: list[str]) -> None:
 # --- create ---------------------------------------------------------------------------------------
 
 
+def _insert_values(obj: Any, fields: Sequence[Any], fk_attname: str | None) -> tuple[str, list[Any]]:
+    marks: list[str] = []
+    params: list[Any] = []
+    for f in fields:
+        if f.attname == fk_attname:
+            marks.append("(SELECT id FROM o)")
+        else:
+            marks.append("%s")
+            params.append(f.get_db_prep_save(getattr(obj, f.attname), connection))
+    return "(" + ", ".join(marks) + ")", params
+
+
+def _insert_order(order: Order, lines: Sequence[OrderLine], tenders: Sequence[Tender]) -> None:
+    """Insert the order, its lines and its tenders.
+
+    On PostgreSQL one statement (data-modifying CTEs: the lines and tenders take the new order id from
+    the first INSERT), built from the models' fields; elsewhere three (order, bulk lines, bulk
+    tenders). Saves two round trips on the checkout's hot path."""
+    if connection.vendor != "postgresql":
+        order.save(force_insert=True)
+        OrderLine.objects.bulk_create(lines)
+        if tenders:
+            Tender.objects.bulk_create(tenders)
+        return
+    qn = connection.ops.quote_name
+    parts: list[str] = []
+    params: list[Any] = []
+    for alias, model, objs, fk in (("o", Order, [order], None), ("l", OrderLine, lines, "order_id"),
+                                   ("t", Tender, tenders, "order_id")):
+        if not objs:
+            continue
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        rows = []
+        for obj in objs:
+            marks, values = _insert_values(obj, fields, fk)
+            rows.append(marks)
+            params += values
+        parts.append(f"{alias} AS (INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+                     f"VALUES {', '.join(rows)}{' RETURNING id' if alias == 'o' else ''})")
+    with connection.cursor() as cur:
+        cur.execute("WITH " + ", ".join(parts) + " SELECT id FROM o", params)
+        order.pk = cur.fetchone()[0]
+    order._state.adding = False
+    order._state.db = connection.alias
+    for obj in (*lines, *tenders):
+        obj.order_id = order.pk
+
+
 def order_create(*, actor: Any, ctx: SaleContext, channel: str, fulfilment: str, lines: Sequence[LineRequest],
                  tenders: Sequence[TenderRequest] = (), max_lines: int = 500,
                  now: dt.datetime | None = None) -> OrderResult:
@@ -264,15 +314,10 @@ def order_create(*, actor: Any, ctx: SaleContext, channel: str, fulfilment: str,
             ln.sku_code = p.sku_code
             order_lines.append(ln)
         order.cost_total = cost_total
-        if paid and not is_pos and fulfilment == "pickup":
-            order.save(force_insert=True)
-            _assign_pickup_code(order, ["status"])
-        else:
-            order.save(force_insert=True)
-        OrderLine.objects.bulk_create(order_lines)
         tender_rows = _new_tenders(order, tenders, now, shift_id=order.shift_id)
-        if tender_rows:
-            Tender.objects.bulk_create(tender_rows)
+        _insert_order(order, order_lines, tender_rows)
+        if paid and not is_pos and fulfilment == "pickup":
+            _assign_pickup_code(order, ["status"])
         result = OrderResult(order=order, store_code=ctx.store_code, lines=order_lines, tenders=tender_rows)
         _audit(actor, "order.create", result, None, {"status": status, "channel": channel, "total": str(order.total),
                                                       "paid_total": str(order.paid_total), "lines": len(order_lines)})
@@ -303,7 +348,7 @@ def order_pay(*, actor: Any, order_id: int, tenders: Sequence[TenderRequest],
     if not tenders:
         raise InvalidInput("give the tenders that pay the order", code="tenders_required", details={"field": "tenders"})
     domain.validate_tenders(tenders)
-    with transaction.atomic(savepoint=False), write_batch():
+    with transaction.atomic(), write_batch():
         result = _lock_order(order_id)
         order = result.order
         domain.check_transition(order.status, "pay", order.number)
@@ -347,7 +392,7 @@ def _fulfil(actor: Any, result: OrderResult, now: dt.datetime, *, complete: bool
 def order_fulfil(*, actor: Any, order_id: int, now: dt.datetime | None = None) -> OrderResult:
     """Goods of a paid order leave the store (handed over or shipped): the reservation is issued."""
     now = now or timezone.now()
-    with transaction.atomic(savepoint=False), write_batch():
+    with transaction.atomic(), write_batch():
         result = _lock_order(order_id)
         domain.check_transition(result.order.status, "fulfil", result.order.number)
         _fulfil(actor, result, now, complete=False)
@@ -356,7 +401,7 @@ def order_fulfil(*, actor: Any, order_id: int, now: dt.datetime | None = None) -
 
 def order_complete(*, actor: Any, order_id: int, now: dt.datetime | None = None) -> OrderResult:
     now = now or timezone.now()
-    with transaction.atomic(savepoint=False), write_batch():
+    with transaction.atomic(), write_batch():
         result = _lock_order(order_id)
         order = result.order
         domain.check_transition(order.status, "complete", order.number)
@@ -372,7 +417,7 @@ def pickup_verify(*, actor: Any, store_id: int, code: str, now: dt.datetime | No
     (its reservation issued) and completed. 404 for a code no order carries, 409 once it is used."""
     now = now or timezone.now()
     code = (code or "").strip()
-    with transaction.atomic(savepoint=False), write_batch():
+    with transaction.atomic(), write_batch():
         qs = Order.objects.filter(store_id=store_id, fulfilment="pickup", pickup_code=code)
         paid = qs.filter(status=OrderStatus.PAID).select_for_update().values_list("pk", flat=True).first() \
             if code else None
@@ -395,7 +440,7 @@ def order_cancel(*, actor: Any, order_id: int, now: dt.datetime | None = None) -
     """Cancel a pending or paid (not yet handed over) order: its reservation is released and what
     was paid is refunded in full, by the way it came."""
     now = now or timezone.now()
-    with transaction.atomic(savepoint=False), write_batch():
+    with transaction.atomic(), write_batch():
         result = _lock_order(order_id)
         order = result.order
         domain.check_transition(order.status, "cancel", order.number)
@@ -431,7 +476,7 @@ def order_cancel(*, actor: Any, order_id: int, now: dt.datetime | None = None) -
 def order_expire(*, order_id: int, now: dt.datetime | None = None) -> bool:
     """Expire one unpaid order and release its reservation. False when it is no longer pending."""
     now = now or timezone.now()
-    with transaction.atomic(savepoint=False), write_batch():
+    with transaction.atomic(), write_batch():
         result = _lock_order(order_id)
         order = result.order
         if order.status != OrderStatus.PENDING:
@@ -477,7 +522,7 @@ def order_refund(*, actor: Any, order_id: int, lines: Sequence[RefundRequestLine
     lots they left at their recorded cost, the money goes out as negative tenders (by the given
     tenders, or back the way it came), and a Refund document records it."""
     now = now or timezone.now()
-    with transaction.atomic(savepoint=False), write_batch():
+    with transaction.atomic(), write_batch():
         result = _lock_order(order_id)
         order = result.order
         domain.check_transition(order.status, "refund", order.number)
@@ -532,7 +577,7 @@ def shift_open(*, actor: Any, store_id: int, store_kind: str = "store", opening_
     if opening_float < 0 or opening_float != to_money(opening_float) or opening_float > domain.MAX_AMOUNT:
         raise InvalidInput("the opening float is zero or more with at most two decimals", code="invalid_amount",
                            details={"field": "opening_float"})
-    with transaction.atomic(savepoint=False), write_batch():
+    with transaction.atomic(), write_batch():
         shift = Shift(store_id=store_id, user_id=actor.pk, opening_float=opening_float, opened_at=now)
         try:
             with transaction.atomic():
@@ -561,7 +606,7 @@ def shift_close(*, actor: Any, shift_id: int, counted_cash: Decimal, may_close_o
     if counted_cash < 0 or counted_cash != to_money(counted_cash) or counted_cash > domain.MAX_AMOUNT:
         raise InvalidInput("counted cash is zero or more with at most two decimals", code="invalid_amount",
                            details={"field": "counted_cash"})
-    with transaction.atomic(savepoint=False), write_batch():
+    with transaction.atomic(), write_batch():
         shift = _for_update(Shift.objects.select_related("store", "user").filter(pk=shift_id)).first()
         if shift is None:
             raise NotFound("shift not found")
