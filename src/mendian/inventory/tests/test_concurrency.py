@@ -1,0 +1,128 @@
+"""Real concurrency on PostgreSQL: threads, each with its own connection, racing on the same rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import threading
+from collections.abc import Callable
+
+import pytest
+from django.db import close_old_connections, connection
+
+from mendian.catalog.tests.factories import SkuFactory
+from mendian.inventory.errors import InsufficientStock
+from mendian.inventory.models import StockMovement
+from mendian.inventory.services import StockLine, stock_ledger_check, stock_reserve, stock_sell
+from mendian.inventory.tests.factories import level, receive, totals
+from mendian.org.tests.factories import LocationFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def run_threads(n: int, work: Callable[[int], object]) -> list[object]:
+    """Start ``n`` threads at once (barrier); return each thread's result or exception."""
+    barrier = threading.Barrier(n)
+    results: list[object] = [None] * n
+
+    def target(i: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[i] = work(i)
+        except Exception as exc:  # collected and asserted on by the test
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    close_old_connections()
+    return results
+
+
+def test_fifty_reservations_of_one_unit_with_ten_available():
+    store = LocationFactory(code="KM001")
+    sku = SkuFactory(code="HOT")
+    receive(store, sku, 10)
+
+    def work(i: int):
+        return stock_reserve(location_id=store.pk, lines=[StockLine(sku.pk, 1)], doc_type="order",
+                             doc_ref=f"O{i}", user_id=None)
+
+    results = run_threads(50, work)
+    ok = [r for r in results if isinstance(r, list)]
+    refused = [r for r in results if isinstance(r, InsufficientStock)]
+    others = [r for r in results if not isinstance(r, (list, InsufficientStock))]
+    assert others == []
+    assert (len(ok), len(refused)) == (10, 40)
+    lv = level(store, sku)
+    assert (lv.on_hand, lv.reserved, lv.available) == (10, 10, 0)
+    assert StockMovement.objects.filter(reason="reservation").count() == 10
+    assert stock_ledger_check() == []
+
+
+def test_multi_line_reservations_in_different_orders_never_deadlock():
+    store = LocationFactory(code="KM001")
+    skus = [SkuFactory() for _ in range(6)]
+    lot_sku = SkuFactory(lot_tracked=True)
+    for s in skus:
+        receive(store, s, 10_000)
+    receive(store, lot_sku, 5_000, lot="A", expiry=dt.date(2099, 1, 1))
+    receive(store, lot_sku, 5_000, lot="B", expiry=dt.date(2099, 2, 1))
+    everything = [*skus, lot_sku]
+
+    def work(i: int):
+        rng = random.Random(i)
+        done = 0
+        for j in range(8):
+            chosen = rng.sample(everything, rng.randint(3, len(everything)))  # a random order each time
+            lines = [StockLine(s.pk, 1) for s in chosen]
+            if (i + j) % 3 == 0:  # POS sales race with the reservations on the same rows
+                stock_sell(location_id=store.pk, lines=lines, doc_type="pos", doc_ref=f"P{i}-{j}", user_id=None)
+            else:
+                stock_reserve(location_id=store.pk, lines=lines, doc_type="order", doc_ref=f"O{i}-{j}", user_id=None)
+            done += len(lines)
+        return done
+
+    results = run_threads(20, work)
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert errors == []  # no deadlock, no other failure: every thread completed
+    sold = StockMovement.objects.filter(reason="sale")
+    reserved = StockMovement.objects.filter(reason="reservation")
+    assert sum(-m.on_hand_delta for m in sold) + sum(m.reserved_delta for m in reserved) == sum(results)
+    assert stock_ledger_check() == []
+
+
+def test_pos_sales_and_reservations_on_one_sku_keep_balances_equal_to_ledger():
+    store = LocationFactory(code="KM001")
+    sku = SkuFactory(code="HOT")
+    receive(store, sku, 30)
+
+    def work(i: int):
+        outcome = {"sold": 0, "reserved": 0, "refused": 0}
+        for j in range(5):
+            if i % 2:
+                stock_sell(location_id=store.pk, lines=[StockLine(sku.pk, 1)], doc_type="pos", doc_ref=f"P{i}-{j}",
+                           user_id=None)
+                outcome["sold"] += 1
+            else:
+                try:
+                    stock_reserve(location_id=store.pk, lines=[StockLine(sku.pk, 1)], doc_type="order",
+                                  doc_ref=f"O{i}-{j}", user_id=None)
+                    outcome["reserved"] += 1
+                except InsufficientStock:
+                    outcome["refused"] += 1
+        return outcome
+
+    results = run_threads(16, work)
+    assert [r for r in results if isinstance(r, Exception)] == []
+    sold = sum(r["sold"] for r in results)
+    reserved = sum(r["reserved"] for r in results)
+    assert sold == 40
+    on_hand, res = totals(store, sku)
+    assert (on_hand, res) == (30 - sold, reserved)
+    assert reserved <= 30  # a reservation never took available below zero when it was made
+    assert stock_ledger_check() == []
