@@ -30,6 +30,7 @@ class SkuFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Sku
         django_get_or_create = ("code",)
+        skip_postgeneration_save = True
 
     product = factory.SubFactory(ProductFactory)
     code = factory.Sequence(lambda n: f"SKU{n:05d}")
