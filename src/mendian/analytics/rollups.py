@@ -130,7 +130,8 @@ _KEYS = {
     "sku": ("day", "location_id", "region_id", "sku_id", "category_id", "channel", "member_tier"),
     "hour": ("day", "hour", "location_id", "region_id", "channel", "member_tier"),
 }
-_LOOKUP_DROP = {"region_id", "category_id"}  # determined by the rest of the key
+# determined by the rest of the key: left out of the lookup
+_LOOKUP_DROP = {"loc": {"region_id"}, "cat": {"region_id"}, "sku": {"region_id", "category_id"}, "hour": {"region_id"}}
 
 
 def _delta(old: OrderFacts | None, new: OrderFacts | None) -> dict[str, dict[tuple, Values]]:
@@ -154,7 +155,7 @@ def _apply(delta: dict[str, dict[tuple, Values]]) -> None:
         names = _KEYS[grain]
         for key, (q, a, t, c, n) in rows.items():
             kw = dict(zip(names, key, strict=True))
-            lookup = {k: v for k, v in kw.items() if k not in _LOOKUP_DROP}
+            lookup = {k: v for k, v in kw.items() if k not in _LOOKUP_DROP[grain]}
             updated = model.objects.filter(**lookup).update(
                 quantity=F("quantity") + q, amount=F("amount") + a, tax=F("tax") + t, cost=F("cost") + c,
                 transactions=F("transactions") + n)
