@@ -34,14 +34,10 @@ from .models import (
 Pair = tuple[int, int]  # (location_id, sku_id)
 
 
-def default_as_of(*, location_ids: list[int] | None = None, sku_ids: list[int] | None = None) -> dt.date:
-    """The last day with sales history in the selection (never after yesterday)."""
-    qs = SalesHistoryDay.objects.all()
-    if location_ids is not None:
-        qs = qs.filter(location_id__in=location_ids)
-    if sku_ids is not None:
-        qs = qs.filter(sku_id__in=sku_ids)
-    last = qs.aggregate(m=Max("day"))["m"]
+def default_as_of() -> dt.date:
+    """The last day the sales history reaches, chain-wide (never after yesterday). Chain-wide, not per
+    selection: a SKU that stopped selling must still be forecast from the same day as the rest."""
+    last = SalesHistoryDay.objects.aggregate(m=Max("day"))["m"]
     yesterday = local_date() - dt.timedelta(days=1)
     return min(last, yesterday) if last else yesterday
 
@@ -293,7 +289,7 @@ def slow_movers(location_id: int, *, as_of: dt.date | None = None, rules=None) -
     from .domain import SlowMoverInput, SlowMoverRules, assess_slow_mover
 
     rules = rules or SlowMoverRules()
-    as_of = as_of or (local_date() - dt.timedelta(days=1))
+    as_of = as_of or default_as_of()
     on_hand = {s: q for s, q in on_hand_by_sku(location_id).items() if q > 0}
     last = days_since_last_sale(location_id, as_of=as_of)
     fc = {f.sku_id: f for f in latest_series_forecasts(location_ids=[location_id]).filter(sku_id__in=list(on_hand))}

@@ -49,7 +49,7 @@ def forecast_run_create(*, user: Any = None, location_ids: list[int] | None = No
     drivers = sorted(set(drivers if drivers is not None else ["holidays", "promotions", "factors"]))
     if set(drivers) - {"holidays", "promotions", "factors"}:
         raise InvalidInput("drivers are holidays, promotions and factors", code="invalid_drivers")
-    as_of = as_of or selectors.default_as_of(location_ids=location_ids, sku_ids=sku_ids)
+    as_of = as_of or selectors.default_as_of()
     params = {"location_ids": location_ids, "sku_ids": sku_ids, "horizon": horizon, "n_windows": n_windows,
               "n_jobs": n_jobs, "history_days": history_days, "drivers": drivers, "as_of": as_of.isoformat()}
     with transaction.atomic():
