@@ -1,0 +1,50 @@
+"""The number of SQL statements of a 5-line POS checkout through the API: bearer token, scope,
+idempotency record, prices, order number, stock, order/lines/tenders, audit, outbox, commit.
+
+Measured (see docs/benchmarks.md): PostgreSQL 16, SQLite 18. The statements:
+ 1 user from the access token            platform.auth
+ 2 role assignments                      org.scope
+ 3-4 the user's and groups' permissions  org.scope (``has_perm("org.view_pii")``, evaluated eagerly)
+ 5 store + open shift + chain settings   sales.selectors.sale_context_get
+ 6 BEGIN / SAVEPOINT                     platform.idempotency
+ 7 claim the Idempotency-Key             platform.idempotency
+ 8 SKUs with their store prices          catalog.pricing
+ 9 order number (upsert per store/day)   sales.services
+10 stock UPDATE … RETURNING (locks)      inventory.stock_sell
+11 stock movements INSERT                inventory.stock_sell
+12 order + lines + tenders               sales (one CTE statement on PostgreSQL; three on SQLite)
+13 audit entries INSERT                  platform.batch
+14 outbox events INSERT                  platform.batch
+15 store the response                    platform.idempotency
+16 COMMIT / RELEASE SAVEPOINT
+Statements 3-4 go away when org.scope computes ``can_view_pii`` only when asked (14 / 16).
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+from mendian.sales.models import Order
+
+pytestmark = pytest.mark.django_db
+
+MAX_STATEMENTS = 16 if settings.IS_POSTGRES else 18
+
+
+def test_five_line_pos_checkout_statement_count(chain, open_shift, api_client, django_assert_max_num_queries):
+    user = chain.users["cashier_km1"]
+    open_shift(user, chain.km1)
+    c = api_client(user)
+    body = {"store": "KM001", "channel": "pos", "lines": [{"sku": f"S00{i}", "quantity": i} for i in range(1, 6)],
+            "tenders": [{"method": "cash", "amount": "200.00"}, {"method": "wechat_pay", "amount": "10.00",
+                                                                   "reference": "wx-1"}]}
+    assert c.post("/api/v1/orders", body, idempotency_key="warm-up").status_code == 201
+    with django_assert_max_num_queries(MAX_STATEMENTS) as captured:
+        r = c.post("/api/v1/orders", body, idempotency_key="counted")
+    assert r.status_code == 201, r.json()
+    sql = [q["sql"] for q in captured.captured_queries]
+    assert any("platform_auditentry" in s for s in sql) and any("platform_outboxevent" in s for s in sql)
+    assert any("platform_idempotencyrecord" in s and s.startswith("UPDATE") for s in sql)
+    order = Order.objects.get(number=r.json()["number"])
+    assert order.lines.count() == 5 and order.tenders.count() == 2
