@@ -91,7 +91,7 @@ class _Change:
 
 @dataclass
 class _Applied:
-    movements: list[StockMovement]
+    movement_ids: list[int]
     levels: dict[int, tuple[int, int]] = field(default_factory=dict)  # level id -> (on hand, reserved) after
 
 
@@ -182,25 +182,52 @@ def _update_levels(deltas: dict[int, tuple[int, int]]) -> dict[int, tuple[int, i
         return {r[0]: (r[1], r[2]) for r in cur.fetchall()}
 
 
-def _movement(c: _Change, *, doc_type: str, doc_ref: str, user_id: int | None, at: dt.datetime) -> StockMovement:
-    return StockMovement(
-        level_id=c.level_id, location_id=c.location_id, sku_id=c.sku_id, lot_id=c.lot_id, reason=c.reason,
-        on_hand_delta=c.on_hand_delta, reserved_delta=c.reserved_delta, unit_cost=c.unit_cost,
-        doc_type=doc_type, doc_ref=doc_ref, note=c.note[:200], cause=c.cause, user_id=user_id, created_at=at,
-    )
+_INSERT_COLUMNS = ("level_id, location_id, sku_id, lot_id, reason, on_hand_delta, reserved_delta, unit_cost, note, "
+                   "cause, doc_type, doc_ref, user_id, created_at")
 
 
-def _publish(location_code: str, movements: Sequence[StockMovement], changes: Sequence[_Change], *,
+def _insert_movements(changes: Sequence[_Change], *, doc_type: str, doc_ref: str, user_id: int | None,
+                      at: dt.datetime) -> list[int]:
+    """One INSERT of all movements, returning their ids in order.
+
+    On PostgreSQL the statement text is the same whatever the number of rows (arrays + ``unnest``),
+    so it is prepared once per connection; no model instances are built on this hot path."""
+    table = StockMovement._meta.db_table
+    cols = ([c.level_id for c in changes], [c.location_id for c in changes], [c.sku_id for c in changes],
+            [c.lot_id for c in changes], [c.reason for c in changes], [c.on_hand_delta for c in changes],
+            [c.reserved_delta for c in changes], [c.unit_cost for c in changes], [c.note[:200] for c in changes],
+            [c.cause for c in changes])
+    with connection.cursor() as cur:
+        if settings.IS_POSTGRES:
+            cur.execute(
+                f"INSERT INTO {table} ({_INSERT_COLUMNS}) "  # noqa: S608
+                "SELECT u.level_id, u.location_id, u.sku_id, u.lot_id, u.reason, u.d_on, u.d_res, u.cost, u.note, "
+                "u.cause, %s, %s, %s::bigint, %s::timestamptz FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], "
+                "%s::bigint[], %s::varchar[], %s::integer[], %s::integer[], %s::numeric[], %s::varchar[], "
+                "%s::varchar[]) AS u(level_id, location_id, sku_id, lot_id, reason, d_on, d_res, cost, note, cause) "
+                "RETURNING id",
+                [doc_type, doc_ref, user_id, at, *[list(c) for c in cols]],
+            )
+            return [r[0] for r in cur.fetchall()]
+        ms = [StockMovement(level_id=c.level_id, location_id=c.location_id, sku_id=c.sku_id, lot_id=c.lot_id,
+                            reason=c.reason, on_hand_delta=c.on_hand_delta, reserved_delta=c.reserved_delta,
+                            unit_cost=c.unit_cost, doc_type=doc_type, doc_ref=doc_ref, note=c.note[:200],
+                            cause=c.cause, user_id=user_id, created_at=at) for c in changes]
+        StockMovement.objects.bulk_create(ms)
+        return [m.pk for m in ms]
+
+
+def _publish(location_code: str, ids: Sequence[int], changes: Sequence[_Change], *,
              doc_type: str, doc_ref: str) -> None:
     from mendian.platform.outbox import outbox_publish
 
     outbox_publish(topic=TOPIC, partition=location_code, payload={
         "location": location_code, "doc_type": doc_type, "doc_ref": doc_ref,
         "movements": [
-            {"id": m.pk, "sku_id": m.sku_id, "lot_id": m.lot_id, "lot": c.lot_code, "reason": m.reason,
-             "on_hand_delta": m.on_hand_delta, "reserved_delta": m.reserved_delta,
-             "unit_cost": None if m.unit_cost is None else str(m.unit_cost)}
-            for m, c in zip(movements, changes, strict=True)
+            {"id": i, "sku_id": c.sku_id, "lot_id": c.lot_id, "lot": c.lot_code, "reason": c.reason,
+             "on_hand_delta": c.on_hand_delta, "reserved_delta": c.reserved_delta,
+             "unit_cost": None if c.unit_cost is None else str(c.unit_cost)}
+            for i, c in zip(ids, changes, strict=True)
         ],
     })
 
@@ -213,7 +240,7 @@ def _apply(changes: list[_Change], *, location_codes: Mapping[int, str], doc_typ
     at = at or timezone.now()
     changes = [c for c in changes if c.on_hand_delta or c.reserved_delta]
     if not changes:
-        return _Applied(movements=[])
+        return _Applied(movement_ids=[])
     _ensure_levels(changes)
     levels: dict[int, tuple[int, int]] = dict(known or {})
     if not skip_update:
@@ -222,17 +249,16 @@ def _apply(changes: list[_Change], *, location_codes: Mapping[int, str], doc_typ
             d = deltas.get(c.level_id, (0, 0))
             deltas[c.level_id] = (d[0] + c.on_hand_delta, d[1] + c.reserved_delta)
         levels.update(_update_levels(deltas))
-    movements = [_movement(c, doc_type=doc_type, doc_ref=doc_ref, user_id=user_id, at=at) for c in changes]
-    StockMovement.objects.bulk_create(movements)
-    by_loc: dict[int, tuple[list[StockMovement], list[_Change]]] = {}
-    for m, c in zip(movements, changes, strict=True):
+    ids = _insert_movements(changes, doc_type=doc_type, doc_ref=doc_ref, user_id=user_id, at=at)
+    by_loc: dict[int, tuple[list[int], list[_Change]]] = {}
+    for i, c in zip(ids, changes, strict=True):
         ms, cs = by_loc.setdefault(c.location_id, ([], []))
-        ms.append(m)
+        ms.append(i)
         cs.append(c)
     for loc_id, (ms, cs) in by_loc.items():
         code = location_codes.get(loc_id) or _location_code(loc_id)
         _publish(code, ms, cs, doc_type=doc_type, doc_ref=doc_ref)
-    return _Applied(movements=movements, levels=levels)
+    return _Applied(movement_ids=ids, levels=levels)
 
 
 def _open_count_tasks(location_id: int, sku_ids: Iterable[int], *, at: dt.datetime,
