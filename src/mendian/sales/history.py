@@ -33,6 +33,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import operator
 import os
 import re
 import time
@@ -175,18 +176,46 @@ def _validate(stream: IO[str], *, size: int, today: dt.date, max_errors: int,
     today_ord = today.toordinal()
     report_every = 20_000
     position = _position_fn(stream)
+    pick = operator.itemgetter(i_date, i_loc, i_sku, i_qty, i_amt)
     try:
         for row in reader:
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            rows += 1
             if len(row) != width:
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue  # an empty line
+                rows += 1
                 rejected += 1
                 if len(errors) < max_errors:
                     errors.append(RowError(reader.line_num, f"expected {width} fields, found {len(row)}"))
                 continue
-            problems: list[str] | None = None
-            d_text = row[i_date].strip()
+            rows += 1
+            d_text, loc_code, sku_code, q_text, a_text = pick(row)
+            # fast path: a clean row (plain digits, amount with 0 or 2 decimals, known codes)
+            d = day_cache.get(d_text)
+            loc_id = locations.get(loc_code)
+            sku_id = skus.get(sku_code)
+            if (d.__class__ is int and loc_id is not None and sku_id is not None and len(q_text) < 10
+                    and q_text.isdigit() and q_text.isascii()):
+                whole, dot, frac = a_text.partition(".")
+                if len(whole) <= 12 and whole.isdigit() and whole.isascii():
+                    if len(frac) == 2 and frac.isdigit() and frac.isascii():
+                        fen = int(whole + frac)
+                    elif not dot:
+                        fen = int(whole) * 100
+                    else:
+                        fen = None
+                    if fen is not None:
+                        loc_a(loc_id)
+                        sku_a(sku_id)
+                        day_a(d)
+                        qty_a(int(q_text))
+                        fen_a(fen)
+                        line_a(reader.line_num)
+                        if progress is not None and rows % report_every == 0:
+                            progress("validate", position() if size else rows, size or rows)
+                        continue
+            # slow path: spaces, signs, odd decimals, or a bad row to explain
+            problems: list[str] = []
+            d_text = d_text.strip()
             d = day_cache.get(d_text)
             if d is None:
                 try:
@@ -198,25 +227,23 @@ def _validate(stream: IO[str], *, size: int, today: dt.date, max_errors: int,
                     d = f"bad date {d_text!r} (want YYYY-MM-DD)"
                 day_cache[d_text] = d
             if isinstance(d, str):
-                problems = [d]
-            loc_code = row[i_loc].strip()
+                problems.append(d)
+            loc_code = loc_code.strip()
             loc_id = locations.get(loc_code)
             if loc_id is None:
-                (problems := problems or []).append(f"unknown location {loc_code!r}")
-            sku_code = row[i_sku].strip()
+                problems.append(f"unknown location {loc_code!r}")
+            sku_code = sku_code.strip()
             sku_id = skus.get(sku_code)
             if sku_id is None:
-                (problems := problems or []).append(f"unknown sku {sku_code!r}")
-            q_text = row[i_qty].strip()
-            if _INT_RE.fullmatch(q_text) and abs(q := int(q_text)) <= MAX_QUANTITY:
-                pass
-            else:
-                q = 0
-                (problems := problems or []).append(f"quantity {q_text!r} is not a whole number of base units")
-            a_text = row[i_amt].strip()
+                problems.append(f"unknown sku {sku_code!r}")
+            q_text = q_text.strip()
+            q = int(q_text) if _INT_RE.fullmatch(q_text) else None
+            if q is None or abs(q) > MAX_QUANTITY:
+                problems.append(f"quantity {q_text!r} is not a whole number of base units")
+            a_text = a_text.strip()
             fen = _parse_amount(a_text)
             if fen is None:
-                (problems := problems or []).append(f"amount {a_text!r} is not a decimal with at most 2 places")
+                problems.append(f"amount {a_text!r} is not a decimal with at most 2 places")
             if problems:
                 rejected += 1
                 if len(errors) < max_errors:
@@ -228,8 +255,6 @@ def _validate(stream: IO[str], *, size: int, today: dt.date, max_errors: int,
             qty_a(q)
             fen_a(fen)
             line_a(reader.line_num)
-            if progress is not None and rows % report_every == 0:
-                progress("validate", position() if size else rows, size or rows)
     except UnicodeDecodeError:
         raise InvalidInput(f"the file is not UTF-8 text near line {reader.line_num + 1} (save it as CSV UTF-8)",
                            code="bad_encoding") from None
@@ -271,12 +296,15 @@ def _drop_duplicates(p: _Parsed, *, max_errors: int, result: HistoryImportResult
 
 
 def _write_sqlite(rows: list[tuple], table: str) -> int:
-    """Upsert one chunk; returns how many rows were new."""
+    """Upsert one chunk of (location_id, sku_id, day, quantity, amount_fen); returns how many were new.
+
+    SQLite keeps decimals as REAL: fen / 100.0 is the same double that Django's "12.30" becomes."""
     with connection.cursor() as cur:
         cur.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')
         before = cur.fetchone()[0]
         cur.executemany(
-            f'INSERT INTO "{table}" (location_id, sku_id, day, quantity, amount, source) VALUES (%s, %s, %s, %s, %s, %s) '
+            f'INSERT INTO "{table}" (location_id, sku_id, day, quantity, amount, source) '
+            "VALUES (%s, %s, %s, %s, %s / 100.0, 'import') "
             "ON CONFLICT (location_id, sku_id, day) DO UPDATE SET quantity = excluded.quantity, "
             "amount = excluded.amount, source = excluded.source",
             rows,
@@ -286,19 +314,19 @@ def _write_sqlite(rows: list[tuple], table: str) -> int:
 
 
 def _write_postgres(rows: list[tuple], table: str) -> int:
+    """COPY the chunk into a temporary table, then one INSERT … SELECT … ON CONFLICT (exact numeric)."""
     with connection.cursor() as cur:
         cur.execute(
             "CREATE TEMP TABLE IF NOT EXISTS mendian_history_in (location_id bigint, sku_id bigint, day date, "
-            "quantity integer, amount numeric(14, 2), source varchar(8))"
+            "quantity integer, amount_fen bigint)"
         )
         cur.execute("TRUNCATE mendian_history_in")
         raw = cur.cursor  # the psycopg cursor, for COPY
-        buf = "".join(f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{r[5]}\n" for r in rows)
-        with raw.copy("COPY mendian_history_in (location_id, sku_id, day, quantity, amount, source) FROM STDIN") as cp:
-            cp.write(buf)
+        with raw.copy("COPY mendian_history_in (location_id, sku_id, day, quantity, amount_fen) FROM STDIN") as cp:
+            cp.write("".join([f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\n" for r in rows]))
         cur.execute(
             f'WITH up AS (INSERT INTO "{table}" (location_id, sku_id, day, quantity, amount, source) '
-            "SELECT location_id, sku_id, day, quantity, amount, source FROM mendian_history_in "
+            "SELECT location_id, sku_id, day, quantity, amount_fen::numeric / 100, 'import' FROM mendian_history_in "
             "ON CONFLICT (location_id, sku_id, day) DO UPDATE SET quantity = EXCLUDED.quantity, "
             "amount = EXCLUDED.amount, source = EXCLUDED.source RETURNING (xmax = 0) AS inserted) "
             "SELECT COUNT(*) FILTER (WHERE inserted) FROM up"
@@ -344,7 +372,8 @@ def sales_history_import(*, source: str | bytes | Path | IO, actor: Any = None, 
             done = 0
             for start in range(0, total, chunk_size):
                 end = min(start + chunk_size, total)
-                rows = [(loc[i], sku[i], days[i], qty[i], _fen_str(fen[i]), "import") for i in range(start, end)]
+                rows = list(zip(loc[start:end], sku[start:end], days[start:end], qty[start:end], fen[start:end],
+                                strict=True))
                 with transaction.atomic():
                     new = write(rows, table)
                 result.imported += new
