@@ -117,6 +117,11 @@ class PriceChange(models.Model):
     valid_to = models.DateTimeField(null=True, blank=True)
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     changed_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="when a list price change took effect (a future one waits for the catalog job); "
+                  "store overrides carry their own validity and are applied when written")
 
     class Meta:
         ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["sku", "changed_at"]), models.Index(fields=["applied_at", "valid_from"])]

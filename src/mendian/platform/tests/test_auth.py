@@ -12,13 +12,24 @@ from mendian.platform.models import LoginAttempt, RefreshToken
 pytestmark = pytest.mark.django_db
 
 
+_client = None
+
+
+def client() -> Client:
+    """One client for the module: building a handler (middleware, static finders) is slow."""
+    global _client
+    if _client is None:
+        _client = Client()
+    return _client
+
+
 def _token(username, password, ip="10.0.0.1"):
-    return Client().post("/api/v1/auth/token", {"username": username, "password": password},
+    return client().post("/api/v1/auth/token", {"username": username, "password": password},
                          content_type="application/json", REMOTE_ADDR=ip)
 
 
 def _refresh(token):
-    return Client().post("/api/v1/auth/refresh", {"refresh_token": token}, content_type="application/json")
+    return client().post("/api/v1/auth/refresh", {"refresh_token": token}, content_type="application/json")
 
 
 def test_token_returns_a_bearer_pair_whose_access_token_signs_in():
@@ -29,7 +40,7 @@ def test_token_returns_a_bearer_pair_whose_access_token_signs_in():
     assert set(body) == {"access_token", "token_type", "expires_in", "refresh_token"}
     assert body["token_type"] == "bearer" and body["expires_in"] == 900
     assert user_from_access_token(body["access_token"]) == user
-    me = Client().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {body['access_token']}")
+    me = client().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {body['access_token']}")
     assert me.status_code == 200 and me.json()["username"] == "ann"
 
 
@@ -77,7 +88,7 @@ def test_an_expired_access_token_is_refused(settings):
     settings.ACCESS_TOKEN_SECONDS = -5
     token = _token("ann", "demo").json()["access_token"]
     assert user_from_access_token(token) is None
-    resp = Client().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {token}")
+    resp = client().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert resp.status_code == 401 and resp.json()["error"]["code"] == "unauthorized"
 
 

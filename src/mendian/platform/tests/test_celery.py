@@ -20,6 +20,7 @@ from mendian.platform.celery import JOB_TASK, OUTBOX_TASK, beat_schedule, make_c
 from mendian.platform.jobs import periodic, periodic_jobs
 from mendian.platform.models import Job, OutboxEvent, PeriodicRun
 from mendian.platform.outbox import outbox_publish, subscriber
+from mendian.platform.worker import discover
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -59,6 +60,7 @@ def test_the_app_takes_its_broker_from_settings(settings):
 
 
 def _round_trip(broker_url: str, result_backend: str, monkeypatch) -> None:
+    discover()  # register every app's jobs and subscribers before the registries are swapped for the test
     monkeypatch.setattr(outbox, "_SUBSCRIBERS", [])
     monkeypatch.setattr(jobs, "_JOBS", dict(jobs._JOBS))
     got = []

@@ -8,11 +8,13 @@ from django.utils import timezone
 from mendian.platform import jobs
 from mendian.platform.jobs import job_claim, periodic, periodic_job, periodic_jobs, run_due_jobs
 from mendian.platform.models import PeriodicRun
+from mendian.platform.worker import discover
 
 
 @pytest.fixture
 def registry(monkeypatch):
     """An empty job registry for the test (the real one is restored afterwards)."""
+    discover()  # the real registrations happen once, into the real registry
     monkeypatch.setattr(jobs, "_JOBS", {})
     return jobs._JOBS
 

@@ -8,10 +8,12 @@ from django.utils import timezone
 from mendian.platform import outbox
 from mendian.platform.models import Job, OutboxEvent
 from mendian.platform.outbox import outbox_deliver, outbox_publish, subscriber
+from mendian.platform.worker import discover
 
 
 @pytest.fixture
 def subs(monkeypatch):
+    discover()  # the real registrations happen once, into the real registry
     monkeypatch.setattr(outbox, "_SUBSCRIBERS", [])
     return outbox._SUBSCRIBERS
 
