@@ -24,6 +24,7 @@ from .models import UNKNOWN_TIER, SalesDayCategory, SalesDayLocation, SalesDaySk
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
+COST_Q = Decimal("0.0001")
 
 
 def money(v: Any) -> Decimal:
@@ -70,8 +71,9 @@ class Measures:
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> Measures:
-        def d(k: str) -> Decimal:
-            return Decimal(str(row.get("m_" + k) or 0))
+        def d(k: str) -> Decimal:  # SQLite sums decimals in floating point: back to exact places
+            return Decimal(str(row.get("m_" + k) or 0)).quantize(COST_Q if k == "cost" else CENT,
+                                                                   rounding=ROUND_HALF_UP)
 
         return cls(amount=d("amount"), quantity=int(row.get("m_quantity") or 0), tax=d("tax"), cost=d("cost"),
                    transactions=int(row.get("m_transactions") or 0), amount_tx=d("amount_tx"),

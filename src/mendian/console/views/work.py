@@ -67,12 +67,12 @@ def location_stock(request: HttpRequest, code: str) -> HttpResponse:
     loc = location_or_404(request, code)
     q = (request.GET.get("q") or "").strip()
     qs = (StockLevel.objects.filter(location=loc).values("sku_id", "sku__code", "sku__name", "sku__unit")
-          .annotate(on_hand=Sum("on_hand"), reserved=Sum("reserved"), available=Sum(F("on_hand") - F("reserved")))
+          .annotate(oh=Sum("on_hand"), rs=Sum("reserved"), av=Sum(F("on_hand") - F("reserved")))
           .order_by("sku__code"))
     if q:
         qs = qs.filter(Q(sku__code__icontains=q) | Q(sku__name__icontains=q))
     if request.GET.get("short"):
-        qs = qs.filter(available__lte=0)
+        qs = qs.filter(av__lte=0)
     return page(request, "console/work/location_stock.html", {"loc": loc, "page_obj": _page_of(request, qs), "q": q},
                 nav="locations")
 
