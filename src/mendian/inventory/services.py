@@ -686,19 +686,47 @@ class OpeningResult:
     lots: int
 
 
+def _bulk_insert(table: str, columns: Sequence[str], types: Sequence[str], rows: Sequence[Sequence[Any]], *,
+                 returning: str = "", conflict: str = "") -> list[tuple]:
+    """Insert many rows with no model instances (the bulk paths handle ~10⁵ rows): on PostgreSQL one
+    ``INSERT … SELECT FROM unnest(arrays)`` (``types``: the columns' SQL types), on SQLite multi-row
+    INSERTs in chunks that fit its parameter limit. Optional RETURNING and ON CONFLICT clauses."""
+    out: list[tuple] = []
+    if not rows:
+        return out
+    tail = f"{(' ' + conflict) if conflict else ''}{(' RETURNING ' + returning) if returning else ''}"
+    if settings.IS_POSTGRES:
+        arrays = [list(col) for col in zip(*rows, strict=True)]
+        with connection.cursor() as cur:
+            cur.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest("  # noqa: S608
+                        + ", ".join(f"%s::{t}[]" for t in types) + ")" + tail, arrays)
+            return cur.fetchall() if returning else out
+    per_row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    chunk = max(1, min(5000, 30000 // len(columns)))
+    with connection.cursor() as cur:
+        for i in range(0, len(rows), chunk):
+            part = rows[i: i + chunk]
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([per_row] * len(part))}{tail}"  # noqa: S608
+            cur.execute(sql, [v for r in part for v in r])
+            if returning:
+                out.extend(cur.fetchall())
+    return out
+
+
 def stock_opening_bulk(*, rows: Sequence[OpeningRow], doc_ref: str = "OPENING", user_id: int | None = None,
-                       at: dt.datetime | None = None, batch_size: int = 5000) -> OpeningResult:
+                       at: dt.datetime | None = None) -> OpeningResult:
     """Opening balances for many (location, SKU[, lot]) rows at once — the move to mendian, the demo.
 
-    A handful of bulk statements whatever the size: lots (created when new), balances, movements
-    (reason ``opening``), average costs (quantity-weighted over the lots of a SKU at a location,
-    upserted) and one ``stock.moved`` event per location. The balances must not exist yet
-    (``Conflict`` otherwise: use receipts or counts on existing stock). No per-row locks are needed:
-    new rows are invisible to others until the commit, and a concurrent creator of the same
-    balance fails on the unique constraint.
+    A handful of bulk statements whatever the size (multi-row INSERTs of a few thousand rows each,
+    no model instances): lots (created when new), balances, movements (reason ``opening``), average
+    costs (quantity-weighted over the lots of a SKU at a location, upserted) and one ``stock.moved``
+    event per location. The balances must not exist yet (``Conflict`` otherwise: use receipts or
+    counts on existing stock). No row locks are needed: new rows are invisible to others until the
+    commit, and a concurrent creator of the same balance fails on the unique constraint.
     """
     from mendian.catalog.models import Sku
     from mendian.org.models import Location
+    from mendian.platform.outbox import outbox_publish
 
     from .models import StockCost
 
@@ -709,6 +737,8 @@ def stock_opening_bulk(*, rows: Sequence[OpeningRow], doc_ref: str = "OPENING", 
         if not isinstance(r.quantity, int) or r.quantity < 0 or Decimal(r.unit_cost) < 0:
             raise InvalidInput("opening quantities and costs must not be negative", code="invalid_quantity",
                                details={"location_id": r.location_id, "sku_id": r.sku_id})
+    ops = connection.ops
+    at_db = ops.adapt_datetimefield_value(at)
     with transaction.atomic(savepoint=False):
         loc_ids = {r.location_id for r in rows}
         sku_ids = {r.sku_id for r in rows}
@@ -721,59 +751,61 @@ def stock_opening_bulk(*, rows: Sequence[OpeningRow], doc_ref: str = "OPENING", 
         lot_ids: dict[tuple[int, str], int] = {}
         if wanted_lots:
             Lot.objects.bulk_create([Lot(sku_id=s, code=c, expiry=e) for (s, c), e in wanted_lots.items()],
-                                    ignore_conflicts=True, batch_size=batch_size)
+                                    ignore_conflicts=True, batch_size=2000)
             lot_skus = {k[0] for k in wanted_lots}
             for pk, s, c in Lot.objects.filter(sku_id__in=lot_skus).values_list("pk", "sku_id", "code"):
                 if (s, c) in wanted_lots:
                     lot_ids[(s, c)] = pk
-        existing = set(StockLevel.objects.filter(location_id__in=loc_ids, sku_id__in=sku_ids)
-                       .values_list("location_id", "sku_id", "lot_id"))
-        levels: list[StockLevel] = []
+        keys: list[tuple[int, int, int | None]] = []
         seen: set[tuple[int, int, int | None]] = set()
         for r in rows:
             key = (r.location_id, r.sku_id, lot_ids[(r.sku_id, r.lot_code)] if r.lot_code else None)
-            if key in existing or key in seen:
+            if key in seen:
+                raise InvalidInput("the same location, SKU and lot twice in the opening rows", code="duplicate_line",
+                                   details={"location": codes[key[0]], "sku_id": key[1], "lot": r.lot_code})
+            seen.add(key)
+            keys.append(key)
+        existing = StockLevel.objects.filter(location_id__in=loc_ids, sku_id__in=sku_ids).values_list(
+            "location_id", "sku_id", "lot_id")
+        for key in existing:
+            if key in seen:
                 raise Conflict("an opening balance exists already for this location, SKU and lot",
                                code="opening_exists", details={"location": codes[key[0]], "sku_id": key[1],
-                                                               "lot": r.lot_code})
-            seen.add(key)
-            levels.append(StockLevel(location_id=key[0], sku_id=key[1], lot_id=key[2], on_hand=r.quantity, reserved=0))
-        StockLevel.objects.bulk_create(levels, batch_size=batch_size)
-        if any(lv.pk is None for lv in levels):  # a backend that cannot return ids from a bulk insert
-            ids = {(a, b, c): pk for pk, a, b, c in StockLevel.objects.filter(location_id__in=loc_ids, sku_id__in=sku_ids)
-                   .values_list("pk", "location_id", "sku_id", "lot_id")}
-            for lv in levels:
-                lv.pk = lv.id = ids[(lv.location_id, lv.sku_id, lv.lot_id)]
-        movements = [
-            StockMovement(level_id=lv.pk, location_id=lv.location_id, sku_id=lv.sku_id, lot_id=lv.lot_id,
-                          reason=Reason.OPENING, on_hand_delta=r.quantity, reserved_delta=0,
-                          unit_cost=to_cost(r.unit_cost), doc_type="opening", doc_ref=doc_ref, user_id=user_id,
-                          created_at=at)
-            for lv, r in zip(levels, rows, strict=True) if r.quantity
-        ]
-        StockMovement.objects.bulk_create(movements, batch_size=batch_size)
+                                                               "lot_id": key[2]})
+        level_ids = {
+            (loc, sku, lot): pk for pk, loc, sku, lot in _bulk_insert(
+                StockLevel._meta.db_table, ["location_id", "sku_id", "lot_id", "on_hand", "reserved"],
+                ["bigint", "bigint", "bigint", "integer", "integer"], [(k[0], k[1], k[2], r.quantity, 0) for k, r in zip(keys, rows, strict=True)],
+                returning="id, location_id, sku_id, lot_id")
+        }
+        moving = [(k, r) for k, r in zip(keys, rows, strict=True) if r.quantity]
+        mov_rows = [(level_ids[k], k[0], k[1], k[2], Reason.OPENING, r.quantity, 0,
+                     str(to_cost(r.unit_cost)), "", "", "opening", doc_ref, user_id, at_db) for k, r in moving]
+        mov_ids = dict((lvl, pk) for pk, lvl in _bulk_insert(
+            StockMovement._meta.db_table, [c.strip() for c in _INSERT_COLUMNS.split(",")],
+            ["bigint", "bigint", "bigint", "bigint", "varchar", "integer", "integer", "numeric", "varchar", "varchar",
+             "varchar", "varchar", "bigint", "timestamptz"], mov_rows,
+            returning="id, level_id"))
         value: dict[tuple[int, int], list] = {}
         for r in rows:
             v = value.setdefault((r.location_id, r.sku_id), [0, Decimal(0), Decimal(r.unit_cost)])
             v[0] += r.quantity
             v[1] += Decimal(r.quantity) * Decimal(r.unit_cost)
-        costs = [StockCost(location_id=loc, sku_id=sku, updated_at=at,
-                           avg_cost=to_cost(tv / q if q else last)) for (loc, sku), (q, tv, last) in value.items()]
-        StockCost.objects.bulk_create(costs, batch_size=batch_size, update_conflicts=True,
-                                      unique_fields=["location", "sku"], update_fields=["avg_cost", "updated_at"])
-        from mendian.platform.outbox import outbox_publish
-
+        _bulk_insert(StockCost._meta.db_table, ["location_id", "sku_id", "avg_cost", "updated_at"],
+                     ["bigint", "bigint", "numeric", "timestamptz"], [(loc, sku, str(to_cost(tv / q if q else last)), at_db) for (loc, sku), (q, tv, last) in value.items()],
+                     conflict="ON CONFLICT (location_id, sku_id) DO UPDATE SET avg_cost = EXCLUDED.avg_cost, "
+                              "updated_at = EXCLUDED.updated_at")
         lot_code_of = {v: k[1] for k, v in lot_ids.items()}
         per_loc: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for m in movements:
-            per_loc[m.location_id].append({
-                "id": m.pk, "sku_id": m.sku_id, "lot_id": m.lot_id, "lot": lot_code_of.get(m.lot_id),
-                "reason": m.reason, "on_hand_delta": m.on_hand_delta, "reserved_delta": 0,
-                "unit_cost": str(m.unit_cost)})
+        for k, r in moving:
+            per_loc[k[0]].append({
+                "id": mov_ids[level_ids[k]], "sku_id": k[1], "lot_id": k[2], "lot": lot_code_of.get(k[2]),
+                "reason": Reason.OPENING.value, "on_hand_delta": r.quantity, "reserved_delta": 0,
+                "unit_cost": str(to_cost(r.unit_cost))})
         for loc_id in sorted(per_loc):
             outbox_publish(topic=TOPIC, partition=codes[loc_id], payload={
                 "location": codes[loc_id], "doc_type": "opening", "doc_ref": doc_ref, "movements": per_loc[loc_id]})
-    return OpeningResult(levels=len(levels), movements=len(movements), lots=len(lot_ids))
+    return OpeningResult(levels=len(keys), movements=len(moving), lots=len(lot_ids))
 
 
 # --- ledger check ----------------------------------------------------------------------------------
