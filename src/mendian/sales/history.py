@@ -34,7 +34,6 @@ import csv
 import datetime as dt
 import io
 import operator
-import os
 import re
 import time
 from array import array
@@ -105,8 +104,8 @@ class _Parsed:
 
 def _open_text(source: str | bytes | Path | IO) -> tuple[IO[str], int]:
     """A text stream over ``source`` and its size in bytes (0 when unknown)."""
-    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and os.path.exists(source)):
-        path = Path(source)
+    if isinstance(source, Path):  # only a Path is a file: a str is always CSV text (it may come from a request)
+        path = source
         return open(path, encoding="utf-8-sig", newline=""), path.stat().st_size  # noqa: SIM115
     if isinstance(source, str):
         return io.StringIO(source.lstrip("\ufeff"), newline=""), len(source)
@@ -126,12 +125,6 @@ def _parse_amount(text: str) -> int | None:
     frac = (m[3] or "").ljust(2, "0")
     fen = int(m[2]) * 100 + int(frac)
     return -fen if m[1] == "-" else fen
-
-
-def _fen_str(fen: int) -> str:
-    sign = "-" if fen < 0 else ""
-    fen = abs(fen)
-    return f"{sign}{fen // 100}.{fen % 100:02d}"
 
 
 def _position_fn(stream: IO[str]) -> Callable[[], int]:
@@ -339,7 +332,7 @@ def sales_history_import(*, source: str | bytes | Path | IO, actor: Any = None, 
                          today: dt.date | None = None) -> HistoryImportResult:
     """Validate a sales-history CSV and upsert its good rows into ``SalesHistoryDay``.
 
-    ``source`` is a path, the CSV text, its bytes, or a file object. Rows that fail validation are
+    ``source`` is a ``Path``, the CSV text (``str``), its bytes, or a binary file object. Rows that fail validation are
     not imported; the first ``max_errors`` of them are in ``result.errors`` by line number. A file
     whose header lacks a column raises ``InvalidInput`` (code ``bad_header``) and imports nothing.
     """
@@ -350,7 +343,7 @@ def sales_history_import(*, source: str | bytes | Path | IO, actor: Any = None, 
     try:
         parsed = _validate(stream, size=size, today=today, max_errors=max_errors, progress=progress, result=result)
     finally:
-        if isinstance(source, str | Path) and stream is not source:
+        if isinstance(source, Path):
             stream.close()
     keep = _drop_duplicates(parsed, max_errors=max_errors, result=result)
     total = len(keep)
@@ -426,3 +419,32 @@ def history_csv_write(rows: Iterable[tuple[str, str, str, int, str]], path: Path
             f.write(f"{r[0]},{r[1]},{r[2]},{r[3]},{r[4]}\n")
             n += 1
     return n
+
+
+def sales_history_import_job(*, source: str | bytes | Path | IO, actor: Any, params: dict[str, Any] | None = None,
+                             max_errors: int = 50) -> tuple[int, HistoryImportResult]:
+    """The import run as a ``platform.models.Job`` (kind ``sales_history.import``) whose
+    ``progress_done``/``progress_total`` follow the rows written, so that a console or a second
+    client can watch it. Returns (job id, result); a refused file marks the job failed and re-raises."""
+    from mendian.platform.models import Job
+
+    job = Job.objects.create(kind="sales_history.import", status=Job.Status.RUNNING, params=params or {},
+                             created_by=actor if getattr(actor, "pk", None) else None, started_at=timezone.now())
+    last = [0.0]
+
+    def progress(phase: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if phase == "write" and (done == total or now - last[0] > 0.5):
+            last[0] = now
+            Job.objects.filter(pk=job.pk).update(progress_done=done, progress_total=total)
+
+    try:
+        result = sales_history_import(source=source, actor=actor, progress=progress, max_errors=max_errors)
+    except Exception as exc:
+        message = getattr(exc, "message", None) or str(exc)
+        Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, error=message[:2000], finished_at=timezone.now())
+        raise
+    written = result.imported + result.updated
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.DONE, result=result.as_dict(), progress_done=written,
+                                         progress_total=written, finished_at=timezone.now())
+    return job.pk, result
