@@ -219,3 +219,25 @@ def test_count_tasks_scoped(api_client, chain, users):
     assert api_client(users["manager"]).get("/api/v1/count-tasks", location="DL001").status_code == 404
     body = api_client(users["hq"]).get("/api/v1/count-tasks", location="DL001", status="done").json()
     assert body["count"] == 0
+
+
+def test_count_idempotency_key_replays_one_count(api_client, chain, users):
+    c = api_client(users["manager"])
+    body = {"location": "KM001", "lines": [{"sku": "MILK", "counted": 9}]}
+    r1 = c.post("/api/v1/stock/counts", body, idempotency_key="c1")
+    r2 = c.post("/api/v1/stock/counts", body, idempotency_key="c1")
+    assert r1.status_code == r2.status_code == 201
+    assert r1.json()["number"] == r2.json()["number"]
+    assert StockCount.objects.count() == 1
+    assert level(chain["s1"], chain["milk"]).on_hand == 9
+
+
+def test_count_of_a_lot(api_client, chain, users):
+    body = {"location": "KM001", "lines": [{"sku": "YOG", "counted": 1, "lot": "A"}]}
+    r = api_client(users["hq"]).post("/api/v1/stock/counts", body)
+    assert r.status_code == 201
+    assert r.json()["lines"] == [{"sku": "YOG", "lot": "A", "book": 3, "counted": 1, "variance": -2}]
+    assert level(chain["s1"], chain["yog"], "A").on_hand == 1
+    r = api_client(users["hq"]).post("/api/v1/stock/counts", {"location": "KM001",
+                                                             "lines": [{"sku": "YOG", "counted": 1, "lot": "ZZ"}]})
+    assert r.status_code == 422 and r.json()["error"]["details"]["field"] == "lot"

@@ -126,3 +126,41 @@ def test_pos_sales_and_reservations_on_one_sku_keep_balances_equal_to_ledger():
     assert (on_hand, res) == (30 - sold, reserved)
     assert reserved <= 30  # a reservation never took available below zero when it was made
     assert stock_ledger_check() == []
+
+
+def test_concurrent_receipts_keep_the_moving_average():
+    from decimal import Decimal
+
+    from mendian.inventory.models import StockCost
+
+    store = LocationFactory(code="KM001")
+    sku = SkuFactory(code="RICE")
+    costs = [Decimal(c) for c in ("2.00", "4.00", "3.00", "5.00", "6.00", "1.00", "2.50", "3.50", "4.50", "5.50")]
+
+    def work(i: int):
+        receive(store, sku, 10, costs[i], ref=f"GRN{i}")
+
+    results = run_threads(len(costs), work)
+    assert [r for r in results if isinstance(r, Exception)] == []
+    assert level(store, sku).on_hand == 100
+    avg = StockCost.objects.get(location=store, sku=sku).avg_cost
+    assert abs(avg - sum(costs) / len(costs)) < Decimal("0.001")  # a lost update would be far off
+    assert stock_ledger_check() == []
+
+
+def test_concurrent_pos_sales_of_a_sku_never_stocked_create_one_balance():
+    from mendian.inventory.models import CountTask, StockLevel
+
+    store = LocationFactory(code="KM001")
+    sku = SkuFactory(code="NEW")
+
+    def work(i: int):
+        return stock_sell(location_id=store.pk, lines=[StockLine(sku.pk, 1)], doc_type="pos", doc_ref=f"P{i}",
+                          user_id=None)
+
+    results = run_threads(10, work)
+    assert [r for r in results if isinstance(r, Exception)] == []
+    assert StockLevel.objects.filter(location=store, sku=sku).count() == 1
+    assert level(store, sku).on_hand == -10
+    assert CountTask.objects.filter(location=store, sku=sku, status="open").count() == 1
+    assert stock_ledger_check() == []
