@@ -203,3 +203,25 @@ def test_a_random_chain_meets_all_meetable_need_and_beats_the_lane_blind_plan(se
         assert m.qty == m.packs * {3: 6, 4: 12}.get(m.sku_id, 1)
     excess = {(p.location_id, p.sku_id): p.excess for p in pos}
     assert all(q <= excess[k] for k, q in given.items())
+
+
+def test_sourcing_prefers_one_location_that_holds_every_line():
+    from mendian.transfers.planning.sourcing import SourcingLine, propose_sourcing
+
+    sites = [site(1, 0), site(2, 1), site(3, -1), site(4, 3)]
+    available = {(2, 1): 5, (3, 2): 5, (4, 1): 9, (4, 2): 9}
+    prop = propose_sourcing(sites=sites, target_id=1, lines=[SourcingLine(1, 2), SourcingLine(2, 3)],
+                            available=available, costs=costs())
+    assert prop.sources == [4]
+    assert {(o.from_id, o.sku_id, o.quantity) for o in prop.options} == {(4, 1, 2), (4, 2, 3)}
+    assert prop.covered_units == 5 and prop.short_units == 0
+
+
+def test_sourcing_reports_what_no_location_can_cover():
+    from mendian.transfers.planning.sourcing import SourcingLine, propose_sourcing
+
+    sites = [site(1, 0), site(2, 1)]
+    prop = propose_sourcing(sites=sites, target_id=1, lines=[SourcingLine(1, 8)], available={(2, 1): 3},
+                            costs=costs())
+    assert [(o.from_id, o.quantity) for o in prop.options] == [(2, 3)]
+    assert prop.short_units == 5
