@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from .benefits import Give, PRule, _yuan, item_price, order_benefit
 from .fen import RATE_ONE, allocate_fen, div_half_up, from_fen, line_fen, rate_off, to_bp, to_fen
 from .model import (
+    ITEM_KINDS,
     KIND_RANK,
     Adjustment,
     Applied,
@@ -56,6 +57,7 @@ from .model import (
     Rule,
 )
 
+INVALID = 1 << 62
 THRESHOLD_KINDS = frozenset({Kind.AMOUNT_OFF, Kind.SPEND_PERCENT, Kind.GIFT, Kind.ADDON})
 
 
@@ -274,9 +276,12 @@ def _eligible_lines(r: Rule, pr: PRule, lines: Sequence[CartLine], tier: str) ->
             ok = any(ln.sku == s for s, _ in pr.bundle) and ln.price_unit_qty == 1 and r.condition.scope.covers(ln) \
                 if not r.condition.scope.is_all else any(ln.sku == s for s, _ in pr.bundle) and ln.price_unit_qty == 1
         elif kind == Kind.ADDON:
-            ok = ln.sku in pr.addon_skus or r.condition.scope.covers(ln)
-        elif kind == Kind.TIER_PRICE:
-            ok = r.condition.scope.covers(ln) and (tier in pr.tier_rates or ln.sku in pr.tier_prices.get(tier, {}))
+            ok = (ln.sku in pr.addon_skus and ln.price_unit_qty == 1) or \
+                (ln.sku not in pr.addon_skus and r.condition.scope.covers(ln))
+        elif kind in ITEM_KINDS:
+            # a price rule holds only the lines whose price it lowers
+            price = to_fen(ln.unit_price)
+            ok = r.condition.scope.covers(ln) and item_price(pr, ln.sku, price, tier) < price
         else:
             ok = r.condition.scope.covers(ln)
             if ok and kind in (Kind.NTH_ITEM, Kind.BUY_X_GET_Y):
@@ -368,6 +373,19 @@ def _segments_amount(segs: tuple, puq: int) -> int:
     return sum(line_fen(p, u, puq) for u, p in segs)
 
 
+def _respread(old: tuple, discount: int, puq: int, uncapped: tuple) -> tuple:
+    """Unit prices consistent with a budget-capped discount: ``discount`` fen off the units of
+    ``old`` (dearest first, spread evenly), so later count-based rules see the price actually paid."""
+    if puq != 1:
+        return uncapped
+    units = sorted((price for count, price in old for _ in range(count)), reverse=True)
+    shares = allocate_fen(discount, [1] * len(units))
+    out: dict[int, int] = {}
+    for price, d in zip(units, shares, strict=True):
+        out[price - d] = out.get(price - d, 0) + 1
+    return tuple((c, pr) for pr, c in sorted(out.items(), reverse=True))
+
+
 def _evaluate(p: _Problem, assigned: dict[int, tuple[int, ...]]) -> _Eval:
     n = len(p.skus)
     # layer 1: item prices
@@ -386,7 +404,9 @@ def _evaluate(p: _Problem, assigned: dict[int, tuple[int, ...]]) -> _Eval:
         lines = assigned[k]
         if quota is not None:
             lines = sorted(lines, key=lambda i: (-(segs[i][0][1] - item_price(r, p.skus[i], segs[i][0][1], p.tier)), i))
+        old_segs = {}
         for i in lines:
+            old_segs[i] = segs[i]
             before = _segments_amount(segs[i], p.puq[i])
             new_segs = []
             for units, price in segs[i]:
@@ -411,6 +431,9 @@ def _evaluate(p: _Problem, assigned: dict[int, tuple[int, ...]]) -> _Eval:
             # a budget-capped price rule gives what the budget allows, spread over its lines
             idxs = sorted(parts)
             capped = allocate_fen(r.budget, [parts[i] for i in idxs])
+            for i, d in zip(idxs, capped, strict=True):
+                if d < parts[i]:
+                    segs[i] = _respread(old_segs[i], d, p.puq[i], segs[i])
             parts = dict(zip(idxs, capped, strict=True))
         item_parts[k] = {i: d for i, d in parts.items() if d > 0}
         reasons[k] = "特价 special price" if r.kind == "special_price" else f"会员价 member price ({p.tier})"
@@ -438,11 +461,14 @@ def _evaluate(p: _Problem, assigned: dict[int, tuple[int, ...]]) -> _Eval:
     blocked_p = set()
     for k in assigned:
         r = p.rules[k]
-        if k in item_parts or k in order_parts or k in gifts:
-            if not r.with_coupons:
-                blocked_c.update(assigned[k])
-            if not r.with_points:
-                blocked_p.update(assigned[k])
+        if r.with_coupons and r.with_points:
+            continue
+        # a rule keeps coupons / points off the lines it discounted (a gift: off the lines that earned it)
+        touched = set(item_parts.get(k, ())) | set(order_parts.get(k, ())) | (set(assigned[k]) if k in gifts else set())
+        if not r.with_coupons:
+            blocked_c |= touched
+        if not r.with_points:
+            blocked_p |= touched
     best_c: tuple[int, str] | None = None
     best_cp: _Coupon | None = None
     best_parts: dict[int, int] = {}
@@ -463,9 +489,12 @@ def _evaluate(p: _Problem, assigned: dict[int, tuple[int, ...]]) -> _Eval:
     total = goods + p.shipping - ship_discount
     # layer 4: points, a tender
     pts_used, pts_value, pts_parts = _points(p, remaining, blocked_p)
-    applied_prio = tuple(sorted((-p.rules[k].priority, p.rules[k].code)
-                                for k in set(item_parts) | set(order_parts) | set(gifts)))
-    key = (total, -gift_value, -pts_value, applied_prio, best_cp.code if best_cp else "",
+    effective = set(item_parts) | set(order_parts) | set(gifts)
+    applied_prio = tuple(sorted((-p.rules[k].priority, p.rules[k].code) for k in effective))
+    # a rule holds contested lines only when it gives something: an idle rule that kept lines from a
+    # rival would be a combination no merchant meant, so it is not a valid combination
+    valid = all(k in effective or not (p.conflicts[k] & assigned.keys()) for k in assigned)
+    key = (total if valid else INVALID, -gift_value, -pts_value, applied_prio, best_cp.code if best_cp else "",
            tuple(sorted((p.rules[k].code, v) for k, v in assigned.items())))
     return _Eval(key=key, total=total, goods=goods, ship_discount=ship_discount, item_parts=item_parts,
                  order_parts=order_parts, reasons=reasons, gifts=gifts, coupon=best_cp, coupon_parts=best_parts,
@@ -644,7 +673,7 @@ def _search(p: _Problem) -> tuple[_Eval, int]:
         for assigned in _consumption_orders(p, forced + chosen):
             ev = _evaluate(p, assigned)
             count[0] += 1
-            if best[0] is None or ev.key < best[0].key:
+            if ev.key[0] != INVALID and (best[0] is None or ev.key < best[0].key):
                 best[0] = ev
 
     def dfs(pos: int, chosen: list[int], chosen_ub: int) -> None:
