@@ -180,12 +180,12 @@ def test_a_pos_sale_and_a_pickup_verification(chromium, live_server, chain_with_
     s.page.wait_for_load_state("networkidle")
     s.goto("/pos/")
     assert s.page.locator("#no-shift").count() == 0
-    for code, qty in (("S001", "2"), (c.skus[2].barcodes.first().code, "1")):  # a code and a barcode
-        s.page.fill("#scan", code)
+    for code, qty, shown in (("S001", "2", "S001"), (c.skus[2].barcodes.first().code, "1", "S003")):
+        s.page.fill("#scan", code)  # a SKU code, then a barcode
         s.page.fill("#qty", qty)
         s.page.click("#add")
-        s.page.wait_for_function("document.querySelectorAll('#cart-lines tbody tr').length >= 1")
-    s.page.wait_for_selector("#cart-lines tbody tr:nth-child(2)")
+        s.page.locator("#cart-lines tbody td", has_text=shown).first.wait_for()
+        s.page.wait_for_load_state("networkidle")
     assert s.page.locator("#cart-total").inner_text() == "34.90"
     s.page.screenshot(path=str(shots / "pos.png"))
     s.page.select_option("#method", "cash")
