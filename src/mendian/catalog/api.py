@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.schema import Field
 
 from mendian.core.errors import PermissionDenied, unknown_code
@@ -143,4 +143,4 @@ def prices(request: HttpRequest, payload: PriceChangeIn):
     result = idempotent_create(user_id=request.user.pk, scope="prices.create",
                                key=request.headers.get("Idempotency-Key"), payload=payload.model_dump(mode="json"),
                                create=create, required=False)
-    return result.status, result.body
+    return Status(result.status, result.body)

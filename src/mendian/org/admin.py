@@ -12,9 +12,12 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 from mendian.core.admin import AuditedModelAdmin
+from mendian.platform.auth import login_locked_until
+from mendian.platform.models import LoginAttempt
 
 from .models import ChainSettings, Location, Region, Role, RoleAssignment
 from .services import (
@@ -42,6 +45,25 @@ def hq_admin_permission(request: HttpRequest) -> bool:
 
 
 admin.site.has_permission = hq_admin_permission
+_admin_login = admin.site.login
+
+
+def throttled_admin_login(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+    """The admin's sign-in counts toward, and obeys, the same database-backed lock as the API's."""
+    if request.method != "POST":
+        return _admin_login(request, extra_context)
+    username = (request.POST.get("username") or "")[:150]
+    ip = (request.META.get("REMOTE_ADDR") or "")[:64]
+    if login_locked_until(username=username, ip=ip) is not None:
+        return HttpResponse("too many failed sign-ins; try again in 15 minutes", status=429,
+                            content_type="text/plain; charset=utf-8")
+    response = _admin_login(request, extra_context)
+    LoginAttempt.objects.create(username=username, ip=ip, success=request.user.is_authenticated,
+                                at=timezone.now())
+    return response
+
+
+admin.site.login = throttled_admin_login
 admin.site.site_header = "mendian 门店 — 总部 HQ"
 admin.site.site_title = "mendian admin"
 

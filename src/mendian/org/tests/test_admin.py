@@ -66,3 +66,19 @@ def test_adding_a_role_inline_on_a_user_grants_it(chain):
     target.refresh_from_db()
     assert target.is_staff and target.role_assignments.get().role == "hq"
     assert AuditEntry.objects.filter(action="user.grant_role", object_ref="new.hq").count() == 1
+
+
+def test_the_admin_sign_in_is_throttled_like_the_api(chain):
+    from mendian.platform.models import LoginAttempt
+
+    ops = UserFactory(username="ops")
+    user_grant_role(actor="root", user=ops, role="hq")
+    c = Client()
+    for _ in range(5):
+        resp = c.post("/admin/login/", {"username": "ops", "password": "wrong"})
+        assert resp.status_code == 200  # the form again, with an error
+    resp = c.post("/admin/login/", {"username": "ops", "password": "demo"})
+    assert resp.status_code == 429
+    assert c.get("/admin/").status_code == 302  # not signed in
+    assert LoginAttempt.objects.filter(username="ops", success=False).count() == 5
+    assert not LoginAttempt.objects.filter(success=True).exists()
