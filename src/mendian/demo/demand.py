@@ -94,8 +94,8 @@ def day_factors(days: list[dt.date]) -> np.ndarray:
             for k, lift in enumerate(SPRING_FESTIVAL_PROFILE[: j - i]):
                 f[:, i + k] = lift
         for k in range(1, runup + 1):  # rising towards the eve
-            if i - k < 0:
-                break
+            if i - k < 0 or info[i - k].holiday is not None:
+                break  # no run-up into the previous holiday (2025: National Day ran into Mid-Autumn)
             lift = 1.0 + (peak - 1.0) * (runup - k + 1) / runup
             f[:, i - k] *= lift
         i = j

@@ -372,8 +372,9 @@ def plan_overrides(rng: np.random.Generator, stores: list[StorePlan], skus: list
             drinks = [k for k in carried if data.LEAVES[skus[k].leaf].code.startswith("BV")]
             for k in rng.permutation(drinks)[:6] if drinks else []:
                 factor = Decimal(str(round(float(rng.uniform(1.1, 1.2)), 2)))
-                out.append(Override(i, int(k), (skus[k].price * factor).quantize(Decimal("0.1")) - Decimal("0.1")
-                                    if skus[k].price > 1 else skus[k].price, start))
+                price = skus[k].price
+                dearer = max((price * factor).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP), price + Decimal("0.1"))
+                out.append(Override(i, int(k), dearer, start))
         elif i in cuts:
             for k in rng.permutation(carried)[:4]:
                 out.append(Override(i, int(k), (skus[k].price * Decimal("0.95")).quantize(Decimal("0.01")), start))
