@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import F, OuterRef, Subquery
+from django.conf import settings
+from django.db import connection
 
 from .models import StockCost, StockLevel
 
@@ -47,23 +48,53 @@ def to_cost(value) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.0001"))
 
 
+_LOCK_SQL = """
+SELECT s.id, s.location_id, o.code, s.sku_id, s.lot_id, l.code, l.expiry, s.on_hand, s.reserved,
+       (SELECT c.avg_cost FROM {cost} c WHERE c.location_id = s.location_id AND c.sku_id = s.sku_id)
+FROM {level} s
+JOIN {location} o ON o.id = s.location_id
+LEFT JOIN {lot} l ON l.id = s.lot_id
+WHERE {where}
+ORDER BY s.location_id, s.lot_id NULLS FIRST, s.id
+{lock}
+"""
+
+
+def _tables() -> dict[str, str]:
+    from mendian.org.models import Location
+
+    from .models import Lot
+
+    return {"level": StockLevel._meta.db_table, "cost": StockCost._meta.db_table, "lot": Lot._meta.db_table,
+            "location": Location._meta.db_table}
+
+
+def _date(value) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
 def lock_levels(*, location_ids: Iterable[int], sku_ids: Iterable[int]) -> list[LevelRow]:
     """Lock (PostgreSQL: ``SELECT … FOR UPDATE`` in the global order) every balance of these SKUs at
-    these locations, all lots included, and return them with their lot and average cost."""
+    these locations, all lots included, and return them with their lot and average cost.
+
+    Raw SQL: the ORM spent ~4 ms compiling this query per call where PostgreSQL needs ~0.7 ms to run
+    it; on PostgreSQL the text is constant (``= ANY(array)``), so it is prepared once."""
     loc_ids = sorted(set(location_ids))
     skus = sorted(set(sku_ids))
     if not loc_ids or not skus:
         return []
-    cost = StockCost.objects.filter(location_id=OuterRef("location_id"), sku_id=OuterRef("sku_id")).values("avg_cost")[:1]
-    qs = (
-        StockLevel.objects.filter(location_id__in=loc_ids, sku_id__in=skus)
-        .annotate(avg=Subquery(cost))
-        .select_for_update(of=("self",))
-        .order_by("location_id", F("lot_id").asc(nulls_first=True), "id")
-        .values_list("id", "location_id", "location__code", "sku_id", "lot_id", "lot__code", "lot__expiry",
-                     "on_hand", "reserved", "avg")
-    )
-    return [LevelRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], to_cost(r[9])) for r in qs]
+    with connection.cursor() as cur:
+        if settings.IS_POSTGRES:
+            where = "s.location_id = ANY(%s::bigint[]) AND s.sku_id = ANY(%s::bigint[])"
+            cur.execute(_LOCK_SQL.format(where=where, lock="FOR UPDATE OF s", **_tables()), [loc_ids, skus])
+        else:
+            where = (f"s.location_id IN ({', '.join(['%s'] * len(loc_ids))}) "
+                     f"AND s.sku_id IN ({', '.join(['%s'] * len(skus))})")
+            cur.execute(_LOCK_SQL.format(where=where, lock="", **_tables()), [*loc_ids, *skus])
+        return [LevelRow(r[0], r[1], r[2], r[3], r[4], r[5], _date(r[6]), r[7], r[8], to_cost(r[9]))
+                for r in cur.fetchall()]
 
 
 def lock_costs(*, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], StockCost]:
