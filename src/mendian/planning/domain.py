@@ -12,6 +12,13 @@ Safety stock (continuous review of a periodic order cycle):
     ROP  = ⌈Σ forecast over L + SS⌉   reorder point
     OUT  = ⌈Σ forecast over P + SS⌉   order-up-to level
 
+How they are used (periodic review, (R, S)): on each review day, order ``OUT − inventory position``
+when the position (on hand + on order − reserved) is below OUT; the safety stock covers the forecast
+error over L + R because an order placed today is the last one to arrive before the next review's
+order does. ROP is the continuous-review trigger: a position at or below it cannot cover the lead
+time plus safety stock, so an order is due at once, review day or not (what daily proposals and
+alerts use).
+
 The forecast errors' σ scales with √P as if daily errors were independent; the lead-time term is the
 classic variance of demand over a random lead time.
 """

@@ -19,7 +19,7 @@ class ForecastRunIn(Schema):
     n_windows: int = Field(2, ge=1, le=6, description="cross-validation windows; the last one scores the choice")
     history_days: int = Field(730, ge=56, le=1095)
     as_of: dt.date | None = Field(None, description="last day of history; default: the last day with sales")
-    drivers: list[str] | None = Field(None, description="holidays, promotions, factors (default: all three)")
+    drivers: list[str] | None = Field(None, description="holidays, promotions, factors (the default) and yearly (opt-in)")
 
 
 class ForecastRunOut(Schema):

@@ -25,7 +25,7 @@ from mendian.platform.outbox import outbox_publish
 
 from . import selectors
 from .domain import stock_policy
-from .forecasting.engine import ForecastConfig, SeriesResult, aggregate, run_chunks
+from .forecasting.engine import ALL_DRIVERS, ForecastConfig, SeriesResult, aggregate, run_chunks
 from .models import ExternalFactor, ForecastRun, SeriesForecast, StockPolicy
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,8 @@ def forecast_run_create(*, user: Any = None, location_ids: list[int] | None = No
     if not 56 <= history_days <= 3 * 365:
         raise InvalidInput("history_days must be between 56 and 1095", code="invalid_history_days")
     drivers = sorted(set(drivers if drivers is not None else ["holidays", "promotions", "factors"]))
-    if set(drivers) - {"holidays", "promotions", "factors"}:
-        raise InvalidInput("drivers are holidays, promotions and factors", code="invalid_drivers")
+    if set(drivers) - ALL_DRIVERS:
+        raise InvalidInput(f"drivers are {', '.join(sorted(ALL_DRIVERS))}", code="invalid_drivers")
     as_of = as_of or selectors.default_as_of()
     params = {"location_ids": location_ids, "sku_ids": sku_ids, "horizon": horizon, "n_windows": n_windows,
               "n_jobs": n_jobs, "history_days": history_days, "drivers": drivers, "as_of": as_of.isoformat()}

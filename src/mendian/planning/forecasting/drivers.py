@@ -230,3 +230,28 @@ def estimate_effects(batch: list[DriverData], *, upto: list[int] | None = None,
         out.append(DriverEffects({k2: float(v) for k2, v in lifts.items()},
                                  None if promo is None else float(promo), betas, means))
     return out
+
+
+YEAR = 364  # 52 weeks: the same weekday a year before
+YEARLY_PSEUDO_UNITS = 200.0
+
+
+def yearly_shape(clean: np.ndarray, origin: int, h: int) -> np.ndarray | None:
+    """Last year's change of level from the forecast origin over the next ``h`` days, as multipliers.
+
+    ``clean`` is demand with the holidays, promotions and factors divided out (holidays move between
+    years, so last year's Spring Festival must not reappear as a bump). The level is a centred 28-day
+    mean; the shape is level(t + k − 364) ÷ level(origin − 1 − 364), shrunk towards 1 for series with
+    little volume (weight = last year's units ÷ (units + 200)) and kept within [0.5, 2]. None when the
+    history is shorter than a year and a horizon."""
+    if origin - 1 - YEAR - 14 < 0 or origin + h - YEAR + 14 > origin:
+        return None
+    lo, hi = origin - 1 - YEAR - 14, origin + h - YEAR + 14
+    level = pd.Series(clean[lo:hi]).rolling(28, center=True, min_periods=14).mean().to_numpy()
+    base = level[14]
+    if not np.isfinite(base) or base <= 0:
+        return None
+    ratio = np.clip(level[15:15 + h] / base, 0.5, 2.0)
+    units = float(np.nansum(clean[max(0, origin - YEAR):origin]))
+    weight = units / (units + YEARLY_PSEUDO_UNITS)
+    return 1.0 + weight * (np.nan_to_num(ratio, nan=1.0) - 1.0)

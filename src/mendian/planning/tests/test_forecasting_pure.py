@@ -175,3 +175,17 @@ def test_short_history_falls_back_to_the_recent_mean():
     assert res.model == "Mean28"
     assert res.forecast == [3.0] * 7
     assert res.mase is None and "too short" in res.note
+
+
+def test_yearly_shape_is_last_years_change_of_level_over_the_horizon():
+    from mendian.planning.forecasting.drivers import yearly_shape
+
+    n = 500
+    level = np.where(np.arange(n) % 364 < 200, 100.0, 200.0)  # the level doubles on day 200 of each year
+    shape = yearly_shape(level, origin=364 + 180, h=40)
+    assert shape is not None and len(shape) == 40
+    # a year before the origin (day 180) the 28-day mean was 100; 39 days later (day 219) it was 200
+    assert shape[0] == pytest.approx(1.0)
+    units = level[180:544].sum()
+    assert shape[-1] == pytest.approx(1.0 + 1.0 * units / (units + 200))
+    assert yearly_shape(level[:300], origin=300, h=20) is None  # less than a year of history
