@@ -69,6 +69,9 @@ def _round_trip(broker_url: str, result_backend: str, monkeypatch) -> None:
     event = outbox_publish(topic="test.celery.hello", payload={"n": 7}, partition="KM001")
 
     app = make_celery_app(broker_url, result_backend=result_backend, queue=f"mendian-test-{uuid.uuid4().hex}")
+    # no broadcast (remote control) consumer and no heartbeats: the test worker starts and stops in seconds
+    app.conf.worker_enable_remote_control = False
+    app.conf.broker_heartbeat = 0
     task_postrun.connect(_close_connections, weak=False)
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
