@@ -125,3 +125,12 @@ class FootTraffic(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["location", "day"], name="foot_traffic_unique")]
+
+
+class HistoryCutover(models.Model):
+    """The last day a location's imported sales history covers. The history is the complete record of
+    the days it covers (orders of those days are a subset of it), so orders count in the rollups only
+    after this day. Kept by ``mendian rollups-rebuild`` (run it after a history import)."""
+
+    location = models.OneToOneField("org.Location", on_delete=models.CASCADE, related_name="+")
+    last_day = models.DateField()

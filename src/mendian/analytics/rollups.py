@@ -5,6 +5,10 @@ the local day and hour it was paid (POS sales are created paid). The subscriber 
 contribution from the order as it is now and applies only the difference to what it contributed
 before (kept in ``OrderRollup``), so a redelivered or stale event changes nothing, and a refund simply
 lowers the contribution. The rebuild recounts everything from the orders and the imported history.
+
+The imported sales history is the complete record of the days it covers (a chain's old system; the
+demo's orders of those days are a subset of it). So, per location, history counts up to its last day
+(``HistoryCutover``) and orders count after it: nothing is counted twice.
 """
 
 from __future__ import annotations
@@ -17,13 +21,14 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection, transaction
-from django.db.models import F, Min
+from django.db.models import F, Max
 
 from mendian.core.timeutil import local_tz
 
 from .models import (
     HISTORY_CHANNEL,
     UNKNOWN_TIER,
+    HistoryCutover,
     OrderRollup,
     SalesDayCategory,
     SalesDayLocation,
@@ -172,7 +177,12 @@ def _facts_for_order(number: str) -> tuple[object | None, OrderFacts | None]:
         return None, None
     lines = list(order.lines.all())
     category_of = dict(Sku.objects.filter(pk__in={ln.sku_id for ln in lines}).values_list("pk", "product__category_id"))
-    return order, order_facts(order, lines, category_of=category_of, region_id=order.store.region_id)
+    facts = order_facts(order, lines, category_of=category_of, region_id=order.store.region_id)
+    if facts is not None:
+        last = HistoryCutover.objects.filter(location_id=order.store_id).values_list("last_day", flat=True).first()
+        if last is not None and facts.day <= last:
+            facts = None  # a day the imported history covers: the order is part of it already
+    return order, facts
 
 
 def order_rollup_apply(*, number: str, event_id: int = 0) -> bool:
@@ -208,18 +218,19 @@ class RebuildResult:
     rows: dict[str, int]
 
 
-def _order_cutover() -> dict[int, dt.date]:
-    """Per location, the first local day with a counted order: imported history is used before it."""
-    from mendian.sales.models import Order
+def history_cutover_refresh() -> dict[int, dt.date]:
+    """Per location, the last day of its imported history (orders count after it); stored for the
+    subscriber."""
+    from mendian.sales.models import SalesHistoryDay
 
-    tz = local_tz()
-    firsts = (Order.objects.filter(status__in=COUNTED_STATUSES).values("store_id")
-              .annotate(first=Min("created_at")))
-    return {r["store_id"]: r["first"].astimezone(tz).date() for r in firsts}
+    last = dict(SalesHistoryDay.objects.filter(source="import").values("location_id").annotate(d=Max("day"))
+                .values_list("location_id", "d"))
+    HistoryCutover.objects.all().delete()
+    HistoryCutover.objects.bulk_create([HistoryCutover(location_id=k, last_day=v) for k, v in last.items()])
+    return last
 
 
-def _history_insert(*, start: dt.date | None, end: dt.date | None, location_ids: set[int] | None,
-                    cutover: dict[int, dt.date]) -> int:
+def _history_insert(*, start: dt.date | None, end: dt.date | None, location_ids: set[int] | None) -> int:
     """Copy imported daily history into the SKU grain in one INSERT … SELECT, then roll it up."""
     from mendian.catalog.models import Product, Sku
     from mendian.inventory.models import StockCost
@@ -240,11 +251,6 @@ def _history_insert(*, start: dt.date | None, end: dt.date | None, location_ids:
         if not location_ids:
             return 0
         where.append(f"h.location_id IN ({','.join(str(int(i)) for i in location_ids)})")
-    cut_cases = " ".join(f"WHEN {int(loc)} THEN %s" for loc in cutover)
-    if cutover:
-        where.append(f"h.day < (CASE h.location_id {cut_cases} ELSE %s END)")
-        params.extend(cutover.values())
-        params.append(dt.date(9999, 12, 31))
     tax = "ROUND(h.amount * s.vat_rate / (100 + s.vat_rate), 2)"
     sql = f"""
         INSERT INTO {t[SalesDaySku]} (day, location_id, region_id, sku_id, category_id, channel, member_tier,
@@ -297,8 +303,8 @@ def _delete_range(*, start: dt.date | None, end: dt.date | None, location_ids: s
 def rollups_rebuild(*, start: dt.date | None = None, end: dt.date | None = None,
                     location_ids: set[int] | None = None, chunk: int = 2000,
                     progress: Callable[[int, int], None] | None = None) -> RebuildResult:
-    """Recount the rollups of [start, end] (local days; all when None) from the orders and, before each
-    location's first order, from the imported sales history. One transaction: readers see the old or
+    """Recount the rollups of [start, end] (local days; all when None) from the imported sales history
+    on the days it covers and from the orders after them (per location). One transaction: readers see the old or
     the new figures, never a half. Run it with the worker stopped or idle for those days."""
     from mendian.catalog.models import Sku
     from mendian.org.models import Location
@@ -307,8 +313,8 @@ def rollups_rebuild(*, start: dt.date | None = None, end: dt.date | None = None,
     tz = local_tz()
     with transaction.atomic():
         _delete_range(start=start, end=end, location_ids=location_ids)
-        cutover = _order_cutover()
-        history_rows = _history_insert(start=start, end=end, location_ids=location_ids, cutover=cutover)
+        cutover = history_cutover_refresh()
+        history_rows = _history_insert(start=start, end=end, location_ids=location_ids)
 
         orders = Order.objects.filter(status__in=COUNTED_STATUSES)
         if location_ids is not None:
@@ -323,6 +329,7 @@ def rollups_rebuild(*, start: dt.date | None = None, end: dt.date | None = None,
         ids = list(orders.order_by("pk").values_list("pk", flat=True))
         acc: dict[str, dict[tuple, Values]] = {g: {} for g in _MODELS}
         states: list[OrderRollup] = []
+        seen_numbers: list[str] = []
         counted = 0
         for i in range(0, len(ids), chunk):
             part = ids[i:i + chunk]
@@ -334,8 +341,11 @@ def rollups_rebuild(*, start: dt.date | None = None, end: dt.date | None = None,
                     "pk", "number", "store_id", "status", "channel", "member_code", "paid_at", "created_at"):
                 facts = order_facts(order, lines_of[order.pk], category_of=category_of,
                                     region_id=region_of[order.store_id])
+                seen_numbers.append(order.number)
                 if facts is None or (start and facts.day < start) or (end and facts.day > end):
                     continue
+                if order.store_id in cutover and facts.day <= cutover[order.store_id]:
+                    continue  # the imported history covers that day
                 counted += 1
                 states.append(OrderRollup(number=order.number, location_id=order.store_id,
                                           contribution=facts.to_json()))
@@ -346,9 +356,8 @@ def rollups_rebuild(*, start: dt.date | None = None, end: dt.date | None = None,
                             a[j] += v
             if progress:
                 progress(min(i + chunk, len(ids)), len(ids))
-        numbers = [s.number for s in states]
-        for i in range(0, len(numbers), chunk):
-            OrderRollup.objects.filter(number__in=numbers[i:i + chunk]).delete()
+        for i in range(0, len(seen_numbers), chunk):  # what those orders contributed before is recounted
+            OrderRollup.objects.filter(number__in=seen_numbers[i:i + chunk]).delete()
         from mendian.platform.models import OutboxEvent
 
         last_event = OutboxEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0

@@ -124,25 +124,49 @@ def test_a_refund_after_delivery_lowers_the_rollups(chain, sales):
     assert rollup_by_store_day() == recount_from_orders()
 
 
-def test_imported_history_fills_the_days_before_a_stores_first_order(chain, sales):
+def test_imported_history_counts_on_the_days_it_covers_and_orders_after_them(chain, sales):
     s1, s3 = chain.skus[0], chain.skus[2]
     for day, sku, q, a in ((dt.date(2026, 3, 8), s1, 3, "37.50"), (dt.date(2026, 3, 9), s3, 2, "19.80"),
-                           (dt.date(2026, 3, 10), s1, 99, "999.00")):  # the 10th has orders: history ignored
+                           (dt.date(2026, 3, 10), s1, 99, "999.00")):  # the 10th: history has the whole day
         SalesHistoryDay.objects.create(location=chain.km1, sku=sku, day=day, quantity=q, amount=D(a))
-    SalesHistoryDay.objects.create(location=chain.km1, sku=s1, day=dt.date(2026, 3, 1), quantity=1, amount=D("5.00"),
+    SalesHistoryDay.objects.create(location=chain.km2, sku=s1, day=dt.date(2026, 3, 12), quantity=1, amount=D("5.00"),
                                    source="orders")  # sales' own roll-up of orders, not history
     call_command("rollups_rebuild")
     hist = {r.day: (r.amount, r.quantity, r.transactions, r.member_tier)
             for r in SalesDayLocation.objects.filter(location=chain.km1, channel="history")}
-    assert hist == {dt.date(2026, 3, 8): (D("37.50"), 3, 0, "-"), dt.date(2026, 3, 9): (D("19.80"), 2, 0, "-")}
-    # tax from the SKU's VAT (13% on S001, 9% on S003 → 13%: odd index) and cost from the moving average
+    assert hist == {dt.date(2026, 3, 8): (D("37.50"), 3, 0, "-"), dt.date(2026, 3, 9): (D("19.80"), 2, 0, "-"),
+                    dt.date(2026, 3, 10): (D("999.00"), 99, 0, "-")}
+    # tax from the SKU's VAT (13% on S001) and cost from the moving average (4.0000)
     row = SalesDaySku.objects.get(location=chain.km1, day=dt.date(2026, 3, 8))
     assert (row.tax, row.cost) == (D("4.31"), D("12.0000"))
     assert SalesDayCategory.objects.get(location=chain.km1, day=dt.date(2026, 3, 9)).category == chain.drinks
-    deliver()  # events after a rebuild find their orders counted already
-    assert rollup_by_store_day() == {**recount_from_orders(),
-                                     (chain.km1.pk, dt.date(2026, 3, 8)): (D("37.50"), 3, 0),
-                                     (chain.km1.pk, dt.date(2026, 3, 9)): (D("19.80"), 2, 0)}
+    expected = {**{k: v for k, v in recount_from_orders().items()
+                   if not (k[0] == chain.km1.pk and k[1] <= dt.date(2026, 3, 10))},
+                (chain.km1.pk, dt.date(2026, 3, 8)): (D("37.50"), 3, 0),
+                (chain.km1.pk, dt.date(2026, 3, 9)): (D("19.80"), 2, 0),
+                (chain.km1.pk, dt.date(2026, 3, 10)): (D("999.00"), 99, 0)}
+    assert rollup_by_store_day() == expected
+    assert (chain.km1.pk, dt.date(2026, 3, 11)) in expected  # orders after the history's last day count
+    deliver()  # events after a rebuild change nothing: covered orders stay out, the others are counted
+    assert rollup_by_store_day() == expected
+    # a new sale on a covered day stays out; one after it counts
+    pos_sale(chain, chain.users["cashier_km1"], chain.km1, [("S002", 1)], at=local(2026, 3, 10, 20, 0))
+    pos_sale(chain, chain.users["cashier_km1"], chain.km1, [("S002", 1)], at=local(2026, 3, 11, 20, 0))
+    deliver()
+    day11 = expected[(chain.km1.pk, dt.date(2026, 3, 11))]
+    expected[(chain.km1.pk, dt.date(2026, 3, 11))] = (day11[0] + D("3.00"), day11[1] + 1, day11[2] + 1)
+    assert rollup_by_store_day() == expected
+
+
+def test_a_rebuild_after_a_history_import_takes_back_what_orders_contributed(chain, sales):
+    deliver()
+    SalesHistoryDay.objects.create(location=chain.km2, sku=chain.skus[0], day=dt.date(2026, 3, 10), quantity=5,
+                                   amount=D("62.50"))
+    rollups_rebuild()
+    refund(chain.users["manager_km2"], sales["d"].order, [(1, 1)])  # an event of a now-covered order
+    deliver()
+    row = SalesDayLocation.objects.get(location=chain.km2, day=dt.date(2026, 3, 10))
+    assert (row.channel, row.amount, row.quantity) == ("history", D("62.50"), 5)
 
 
 def test_rollup_lines_match_the_order_lines(chain, sales):
