@@ -8,7 +8,7 @@ import datetime as dt
 import io
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -89,6 +89,9 @@ class _RunContext:
     params: selectors.ParamLookup
     levels: dict[str, float]
     start: dt.date
+    total: int = 0
+    done: int = 0
+    progress: Callable[[int, int], None] | None = None
 
 
 def _save_chunk(ctx: _RunContext, results: list[SeriesResult]) -> None:
@@ -120,6 +123,9 @@ def _save_chunk(ctx: _RunContext, results: list[SeriesResult]) -> None:
                            "explanation", "computed_at"])
         ForecastRun.objects.filter(pk=ctx.run.pk).update(progress_done=F("progress_done") + len(rows), heartbeat_at=now)
         Job.objects.filter(pk=ctx.run.job_id).update(progress_done=F("progress_done") + len(rows))
+    ctx.done += len(rows)
+    if ctx.progress:
+        ctx.progress(ctx.done, ctx.total)
 
 
 def _chunks(pairs: list[tuple[int, int]], run: ForecastRun, size: int) -> Iterator[list]:
@@ -143,7 +149,8 @@ def run_summary(run: ForecastRun) -> dict:
 
 
 def forecast_run_execute(*, run_id: int, n_jobs: int | None = None, executor: Executor | None = None,
-                         chunk_size: int = DEFAULT_CHUNK, claimed: bool = False) -> ForecastRun:
+                         chunk_size: int = DEFAULT_CHUNK, claimed: bool = False,
+                         progress: Callable[[int, int], None] | None = None) -> ForecastRun:
     """Execute a run: claim it, forecast every series not yet done in it (chunk by chunk, each chunk
     saved with its stock policies in one transaction), then store the run's accuracy summary."""
     if not claimed and not forecast_run_claim(run_id=run_id):
@@ -162,7 +169,8 @@ def forecast_run_execute(*, run_id: int, n_jobs: int | None = None, executor: Ex
         Job.objects.filter(pk=run.job_id).update(progress_total=len(pairs), progress_done=len(done))
         ctx = _RunContext(run=run, abc=selectors.abc_by_location(pairs, as_of=run.as_of),
                           params=selectors.ParamLookup(), levels=selectors.service_levels(),
-                          start=run.as_of + dt.timedelta(days=1))
+                          start=run.as_of + dt.timedelta(days=1), total=len(pairs), done=len(done),
+                          progress=progress)
         cfg = ForecastConfig(horizon=run.horizon, n_windows=p.get("n_windows", 2),
                              drivers=frozenset(p.get("drivers", ["holidays", "promotions", "factors"])))
         run_chunks(_chunks(todo, run, chunk_size), cfg, n_jobs=n_jobs if n_jobs is not None else p.get("n_jobs", 1),

@@ -26,7 +26,7 @@ import datetime as dt
 import os
 import warnings
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -358,11 +358,15 @@ def chunked(items: list, size: int) -> Iterator[list]:
 
 
 def run_chunks(chunks: Iterable[list[SeriesInput]], cfg: ForecastConfig, *, n_jobs: int = 1,
-               executor: Executor | None = None,
+               executor: Executor | None = None, max_pending: int | None = None,
                on_done: Callable[[list[SeriesResult]], None] | None = None) -> list[SeriesResult]:
     """Forecast chunks in parallel: in this process (``n_jobs=1``), on a local process pool
     (``n_jobs>1``; -1 = all cores), or on a given executor (Dask's ``client.get_executor()``, a Ray
-    executor). ``on_done`` is called in this process as each chunk finishes (to save and report)."""
+    executor). ``on_done`` is called in this process as each chunk finishes (to save and report).
+
+    For very large chains: Dask — ``run_chunks(chunks, cfg, executor=client.get_executor(), n_jobs=<workers>)``
+    with ``client = dask.distributed.Client(address)``; Ray — ``executor=RayExecutor()``. Only
+    ``forecast_batch`` and plain data cross the wire."""
     out: list[SeriesResult] = []
 
     def done(res: list[SeriesResult]) -> None:
@@ -380,14 +384,47 @@ def run_chunks(chunks: Iterable[list[SeriesInput]], cfg: ForecastConfig, *, n_jo
 
         workers = (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
         executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    else:
+        workers = max(1, n_jobs if n_jobs > 0 else (os.cpu_count() or 1))
+    # at most ``max_pending`` chunks in flight: the next chunk is loaded (from the database, in a run)
+    # only when one finishes, so memory stays bounded whatever the size of the chain
+    max_pending = max_pending or 2 * workers
     try:
-        futures = [executor.submit(forecast_batch, chunk, cfg) for chunk in chunks]
-        for fut in as_completed(futures):
-            done(fut.result())
+        pending: set = set()
+        it = iter(chunks)
+        exhausted = False
+        while pending or not exhausted:
+            while not exhausted and len(pending) < max_pending:
+                try:
+                    chunk = next(it)
+                except StopIteration:
+                    exhausted = True
+                    break
+                pending.add(executor.submit(forecast_batch, chunk, cfg))
+            if not pending:
+                break
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                done(fut.result())
     finally:
         if own:
             executor.shutdown()
     return out
+
+
+class RayExecutor:
+    """``submit`` on a Ray cluster (``ray.init(address=…)`` first): ``ObjectRef.future()`` is a
+    ``concurrent.futures.Future``, which is all ``run_chunks`` needs. Not exercised in CI: Ray is not a
+    dependency (see docs/benchmarks.md)."""
+
+    def __init__(self) -> None:
+        import ray  # noqa: F401  (optional dependency)
+
+        self._remote = ray.remote(forecast_batch)
+
+    def submit(self, fn: Callable, *args: object):
+        assert fn is forecast_batch
+        return self._remote.remote(*args).future()
 
 
 def aggregate(results: list[SeriesResult]) -> dict:

@@ -189,3 +189,28 @@ def test_yearly_shape_is_last_years_change_of_level_over_the_horizon():
     units = level[180:544].sum()
     assert shape[-1] == pytest.approx(1.0 + 1.0 * units / (units + 200))
     assert yearly_shape(level[:300], origin=300, h=20) is None  # less than a year of history
+
+
+def test_chunks_run_on_any_executor_with_bounded_chunks_in_flight():
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from mendian.planning.forecasting.engine import chunked, run_chunks
+    from mendian.planning.forecasting.synthetic import make_chain
+
+    inputs = [c.inp for c in make_chain(stores=1, skus=4, days=120, seed=2)]
+    cfg = ForecastConfig(horizon=7, drivers=frozenset())
+    one = {r.key: (r.model, r.forecast) for r in run_chunks(chunked(inputs, 1), cfg)}
+    seen: list[int] = []
+    pulled: list[int] = []
+
+    def chunks():
+        for c in chunked(inputs, 1):
+            pulled.append(len(seen))  # how many chunks had finished when this one was loaded
+            yield c
+
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork")) as pool:
+        res = run_chunks(chunks(), cfg, executor=pool, n_jobs=2, max_pending=2, on_done=lambda r: seen.append(len(r)))
+    assert {r.key: (r.model, r.forecast) for r in res} == one
+    assert seen == [1, 1, 1, 1]
+    assert pulled[:2] == [0, 0] and pulled[2] >= 1 and pulled[3] >= 2  # never more than 2 in flight

@@ -161,3 +161,18 @@ def test_periodic_job_executes_the_queued_run():
     nightly = jobs.nightly_forecast()
     assert ForecastRun.objects.get(pk=nightly).status == "queued"
     assert jobs.nightly_forecast() is None  # one is already queued
+
+
+def test_forecast_command_runs_the_chosen_series_and_reports(capsys):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    small_chain(skus=2)
+    call_command("forecast", "--locations", "KM001", "--skus", "GR001", "--horizon", "7")
+    out = capsys.readouterr().out
+    assert "1/1 series" in out and '"series": 1' in out
+    run = ForecastRun.objects.get()
+    assert (run.status, run.horizon, run.params["location_ids"]) == ("done", 7, [run.series.get().location_id])
+    with pytest.raises(CommandError):
+        call_command("forecast", "--locations", "NOPE")
+    assert ForecastRun.objects.count() == 1

@@ -54,7 +54,9 @@ class Command(BaseCommand):
                     horizon=o["horizon"], n_windows=o["n_windows"], n_jobs=o["n_jobs"],
                     history_days=o["history_days"], as_of=dt.date.fromisoformat(o["as_of"]) if o["as_of"] else None)
             self.stdout.write(f"forecast run {run.pk}: as of {run.as_of}, horizon {run.horizon} days")
-            run = services.forecast_run_execute(run_id=run.pk, n_jobs=o["n_jobs"], chunk_size=o["chunk_size"])
+            run = services.forecast_run_execute(
+                run_id=run.pk, n_jobs=o["n_jobs"], chunk_size=o["chunk_size"],
+                progress=lambda done, total: self.stdout.write(f"  {done}/{total} series"))
         except MendianError as e:
             raise CommandError(e.message) from e
         if run.status != ForecastRun.Status.DONE:
