@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from django.db.models import BooleanField, F, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import F, Prefetch, QuerySet
 
 from mendian.org.models import ChainSettings, Location
 from mendian.org.scope import Scope
@@ -11,28 +11,31 @@ from mendian.org.scope import Scope
 from .models import Order, OrderLine, Refund, Shift, Tender
 from .services import OrderResult, SaleContext
 
+_SALE_CONTEXT_SQL = """
+SELECT l.id, l.code, l.kind,
+  (SELECT s.id FROM {shift} s WHERE s.store_id = l.id AND s.user_id = %s AND s.status = 'open' LIMIT 1),
+  (SELECT c.pos_refuses_negative_stock FROM {settings} c WHERE c.id = 1),
+  (SELECT c.unpaid_order_minutes FROM {settings} c WHERE c.id = 1)
+FROM {location} l WHERE l.code = %s
+"""
+
 
 def sale_context_get(*, store_code: str, user_id: int | None) -> SaleContext | None:
-    """The store, the user's open shift there and the chain's sale settings, in one query."""
-    shift = Shift.objects.filter(store_id=OuterRef("pk"), user_id=user_id, status=Shift.Status.OPEN).values("pk")[:1]
-    settings = ChainSettings.objects.filter(pk=1)
-    row = (
-        Location.objects.filter(code=store_code)
-        .annotate(
-            open_shift_id=Subquery(shift, output_field=IntegerField()),
-            refuse_negative=Coalesce(Subquery(settings.values("pos_refuses_negative_stock")[:1],
-                                              output_field=BooleanField()), Value(False)),
-            unpaid_minutes=Coalesce(Subquery(settings.values("unpaid_order_minutes")[:1],
-                                             output_field=IntegerField()), Value(30)),
-        )
-        .values_list("pk", "code", "kind", "open_shift_id", "refuse_negative", "unpaid_minutes")
-        .first()
-    )
+    """The store, the user's open shift there and the chain's sale settings, in one query.
+
+    Constant SQL text (prepared once per connection on PostgreSQL): it runs on every checkout, and
+    composing it with the ORM cost more than running it. Missing settings mean the defaults."""
+    qn = connection.ops.quote_name
+    sql = _SALE_CONTEXT_SQL.format(shift=qn(Shift._meta.db_table), settings=qn(ChainSettings._meta.db_table),
+                                   location=qn(Location._meta.db_table))
+    with connection.cursor() as cur:
+        cur.execute(sql, [user_id, store_code])
+        row = cur.fetchone()
     if row is None:
         return None
     pk, code, kind, shift_id, refuse, minutes = row
     return SaleContext(store_id=pk, store_code=code, store_kind=kind, open_shift_id=shift_id,
-                       refuse_negative=bool(refuse), unpaid_minutes=int(minutes))
+                       refuse_negative=bool(refuse), unpaid_minutes=30 if minutes is None else int(minutes))
 
 
 def location_ref(code: str) -> tuple[int, str] | None:

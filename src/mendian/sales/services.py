@@ -15,13 +15,15 @@ the stock rows, which the inventory locks in SKU order. Expiry locks one order p
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
 
@@ -134,7 +136,9 @@ def order_event_payload(result: OrderResult) -> dict[str, Any]:
         "number": o.number, "store": result.store_code, "channel": o.channel, "fulfilment": o.fulfilment,
         "status": o.status, "subtotal": money_str(o.subtotal), "discount_total": money_str(o.discount_total),
         "total": money_str(o.total), "tax_total": money_str(o.tax_total), "cost_total": str(o.cost_total),
+        "paid_total": money_str(o.paid_total), "change": money_str(o.change),
         "refunded_total": money_str(o.refunded_total), "created_at": _iso(o.created_at),
+        "paid_at": _iso(o.paid_at), "fulfilled_at": _iso(o.fulfilled_at), "completed_at": _iso(o.completed_at),
         "lines": [{"line": ln.line_no, "sku": ln.sku_code, "quantity": ln.quantity, "amount": money_str(ln.amount),
                    "cost": str(ln.cost), "refunded_qty": ln.refunded_qty} for ln in result.lines],
     }
@@ -202,50 +206,77 @@ def _assign_pickup_code(order: Order, fields: list[str]) -> None:
 # --- create ---------------------------------------------------------------------------------------
 
 
-def _insert_values(obj: Any, fields: Sequence[Any], fk_attname: str | None) -> tuple[str, list[Any]]:
-    marks: list[str] = []
-    params: list[Any] = []
-    for f in fields:
-        if f.attname == fk_attname:
-            marks.append("(SELECT id FROM o)")
-        else:
-            marks.append("%s")
-            params.append(f.get_db_prep_save(getattr(obj, f.attname), connection))
-    return "(" + ", ".join(marks) + ")", params
+@dataclass(frozen=True)
+class _Columns:
+    fields: list[Any]
+    columns: str  # quoted, comma-separated
+    array_casts: list[str]  # per field: the array type to unnest it from (PostgreSQL)
+    is_json: list[bool]
+
+
+_COLUMNS: dict[type, _Columns] = {}
+
+
+def _columns(model: type) -> _Columns:
+    """The model's concrete non-pk fields with their column list and types, computed once per model."""
+    cols = _COLUMNS.get(model)
+    if cols is None:
+        conn = connections[DEFAULT_DB_ALIAS]
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        is_json = [f.get_internal_type() == "JSONField" for f in fields]
+        cols = _Columns(fields=fields, columns=", ".join(conn.ops.quote_name(f.column) for f in fields),
+                        array_casts=["text[]::jsonb[]" if j else f"{f.db_type(conn)}[]"
+                                     for f, j in zip(fields, is_json, strict=True)],
+                        is_json=is_json)
+        _COLUMNS[model] = cols
+    return cols
 
 
 def _insert_order(order: Order, lines: Sequence[OrderLine], tenders: Sequence[Tender]) -> None:
     """Insert the order, its lines and its tenders.
 
-    On PostgreSQL one statement (data-modifying CTEs: the lines and tenders take the new order id from
-    the first INSERT), built from the models' fields; elsewhere three (order, bulk lines, bulk
-    tenders). Saves two round trips on the checkout's hot path."""
-    if connection.vendor != "postgresql":
+    On PostgreSQL one statement of constant text whatever the number of lines (data-modifying CTEs:
+    the order's INSERT returns its id, the lines and tenders are unnested from one array per
+    column), so that psycopg prepares it once per connection. Built from the models' fields; the
+    values are the instances' own (Decimal, aware datetime, int, str — what psycopg adapts as they
+    are), JSON is serialised here. Elsewhere three statements (order, bulk lines, bulk tenders)."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    if conn.vendor != "postgresql":
         order.save(force_insert=True)
         OrderLine.objects.bulk_create(lines)
         if tenders:
             Tender.objects.bulk_create(tenders)
         return
-    qn = connection.ops.quote_name
-    parts: list[str] = []
-    params: list[Any] = []
-    for alias, model, objs, fk in (("o", Order, [order], None), ("l", OrderLine, lines, "order_id"),
-                                   ("t", Tender, tenders, "order_id")):
+    qn = conn.ops.quote_name
+    cols = _columns(Order)
+    params: list[Any] = [json.dumps(getattr(order, f.attname), cls=DjangoJSONEncoder) if j else getattr(order, f.attname)
+                         for f, j in zip(cols.fields, cols.is_json, strict=True)]
+    marks = ", ".join("%s::jsonb" if j else "%s" for j in cols.is_json)
+    parts = [f"o AS (INSERT INTO {qn(Order._meta.db_table)} ({cols.columns}) VALUES ({marks}) RETURNING id)"]
+    for alias, model, objs in (("l", OrderLine, lines), ("t", Tender, tenders)):
         if not objs:
             continue
-        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-        rows = []
-        for obj in objs:
-            marks, values = _insert_values(obj, fields, fk)
-            rows.append(marks)
-            params += values
-        parts.append(f"{alias} AS (INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-                     f"VALUES {', '.join(rows)}{' RETURNING id' if alias == 'o' else ''})")
-    with connection.cursor() as cur:
+        cols = _columns(model)
+        select: list[str] = []
+        arrays: list[str] = []
+        names: list[str] = []
+        for i, (f, cast, j) in enumerate(zip(cols.fields, cols.array_casts, cols.is_json, strict=True)):
+            if f.attname == "order_id":
+                select.append("o.id")
+                continue
+            select.append(f"u.c{i}")
+            names.append(f"c{i}")
+            arrays.append(f"%s::{cast}")
+            attname = f.attname
+            params.append([json.dumps(getattr(obj, attname), cls=DjangoJSONEncoder) for obj in objs] if j
+                          else [getattr(obj, attname) for obj in objs])
+        parts.append(f"{alias} AS (INSERT INTO {qn(model._meta.db_table)} ({cols.columns}) SELECT {', '.join(select)} "
+                     f"FROM o, unnest({', '.join(arrays)}) AS u({', '.join(names)}))")
+    with conn.cursor() as cur:
         cur.execute("WITH " + ", ".join(parts) + " SELECT id FROM o", params)
         order.pk = cur.fetchone()[0]
     order._state.adding = False
-    order._state.db = connection.alias
+    order._state.db = conn.alias
     for obj in (*lines, *tenders):
         obj.order_id = order.pk
 
@@ -321,11 +352,10 @@ def order_create(*, actor: Any, ctx: SaleContext, channel: str, fulfilment: str,
         result = OrderResult(order=order, store_code=ctx.store_code, lines=order_lines, tenders=tender_rows)
         _audit(actor, "order.create", result, None, {"status": status, "channel": channel, "total": str(order.total),
                                                       "paid_total": str(order.paid_total), "lines": len(order_lines)})
-        topics = ["order.created"]
-        if paid:
-            topics.append("order.paid")
-        if is_pos:
-            topics += ["order.fulfilled", "order.completed"]
+        # A POS sale is born paid, handed over and completed: it announces its birth and its end
+        # (the payload carries paid_at and fulfilled_at); online orders announce each step as it comes.
+        topics = ["order.created", "order.completed"] if is_pos else (
+            ["order.created", "order.paid"] if paid else ["order.created"])
         _publish(topics, result)
     return result
 
