@@ -107,6 +107,9 @@ def _register_routers() -> None:
     api.add_router("/", catalog_router)
     api.add_router("/", inventory_router)
     api.add_router("/", sales_router)
+    from mendian.sales.history_api import router as sales_history_router
+
+    api.add_router("/", sales_history_router)
     from mendian.analytics.api import router as analytics_router
     from mendian.members.api import router as members_router
     from mendian.planning.api import router as planning_router
