@@ -374,7 +374,7 @@ class _Network:
 
     # ------------------------------------------------------------------------------------- solve
     def solve(self, cost_pack: np.ndarray, cap: np.ndarray, flows: np.ndarray, skus, hot_arcs: np.ndarray | None = None,
-              hot_needy: np.ndarray | None = None) -> None:
+              hot_needy: np.ndarray | None = None, keep: np.ndarray | None = None) -> None:
         """Re-solve SKUs exactly (min-cost flow). With ``hot_arcs`` / ``hot_needy`` (global ids) only
         the connected parts of each SKU's arc graph that contain them are re-solved: a chain's SKU
         splits into regions the maximum distance keeps apart."""
@@ -392,8 +392,15 @@ class _Network:
                 continue
             x = self.graphs[i]
             if hot_a is None and hot_n is None:
-                flows[ids] = _solve_graph(x, x.arc_d, x.arc_n, cost_pack[ids], cap[ids], self.penalty_milli,
-                                          self.max_flow_first)
+                if keep is None:
+                    flows[ids] = _solve_graph(x, x.arc_d, x.arc_n, cost_pack[ids], cap[ids], self.penalty_milli,
+                                              self.max_flow_first)
+                else:  # only the kept arcs (the others carry nothing)
+                    k = keep[ids]
+                    sel = ids[k]
+                    flows[ids] = 0
+                    flows[sel] = _solve_graph(x, x.arc_d[k], x.arc_n[k], cost_pack[sel], cap[sel], self.penalty_milli,
+                                              self.max_flow_first)
                 continue
             nd, nn = len(x.sup), len(x.dem)
             graph = coo_matrix((np.ones(len(ids)), (x.arc_d, x.arc_n + nd)), shape=(nd + nn, nd + nn))
@@ -689,7 +696,8 @@ def _slope_cost(net: _Network, slope: np.ndarray) -> np.ndarray:
 
 
 def _consolidated(problem: TransferProblem, graphs: list[_SkuGraph], xyz: np.ndarray, no_arc_need: int,
-                  deadline: float, max_rounds: int | None, meetable_per_sku) -> tuple[np.ndarray, _Network, int]:
+                  deadline: float, max_rounds: int | None, meetable_per_sku,
+                  cheapest_arcs: int = 3) -> tuple[np.ndarray, _Network, int]:
     net = _Network(graphs, problem, no_arc_need)
     F = net.lane_milli
     if net.n_arcs == 0:
@@ -720,20 +728,36 @@ def _consolidated(problem: TransferProblem, graphs: list[_SkuGraph], xyz: np.nda
     net.stats["greedy_rounds"] = rounds
     # 2. one exact min-cost flow per SKU with each lane's fixed cost amortised over the volume the
     #    greedy rounds gave it: meets all the candidate arcs can meet and keeps the consolidation.
+    #    Its arcs: those on lanes the greedy opened, plus each needy location's cheapest few.
     _, d = net.evaluate(best)
     slope = np.where(d["vol"] > 0, F / np.maximum(d["vol"], 1.0), float(F))
     cost = _slope_cost(net, slope)
+    keep = d["vol"][net.a_lane] > 0
+    order = np.lexsort((cost / np.maximum(net.a_pack, 1), net.a_needy))
+    rank = np.empty(net.n_arcs, dtype=np.int64)
+    first = np.concatenate(([0], np.flatnonzero(np.diff(net.a_needy[order])) + 1))
+    rank[order] = np.arange(net.n_arcs) - np.repeat(first, np.diff(np.concatenate((first, [net.n_arcs]))))
+    keep |= rank < cheapest_arcs
     flows = np.zeros(net.n_arcs, dtype=np.int64)
-    net.solve(cost, net.a_cap, flows, range(len(graphs)))
+    net.solve(cost, net.a_cap, flows, range(len(graphs)), keep=keep)
+    net.stats["exact_arcs"] = int(keep.sum())
     total, d = net.evaluate(flows)
     if (-best_key[0], best_key[1]) < (-(d["met_units"] if net.max_flow_first else 0), total):
         flows = best  # the greedy met as much and was cheaper
     # 3. SKUs still meeting less than the lane-blind plan (an exact maximum flow, completed over every
-    #    arc within reach): an augmenting path over arcs within reach adds those arcs, re-solved.
-    short = np.nonzero(net.met_per_sku(flows) < meetable_per_sku())[0] if net.max_flow_first else []
-    if len(short) and net.complete(flows, cost, xyz, new_arc_extra=F, skus=short):
-        flows = net._completed_flows
-    net.stats["completed_skus"] = len(short)
+    #    arc within reach): their short regions are re-solved on every candidate arc, and where that
+    #    still falls short an augmenting path over arcs within reach adds those arcs.
+    target = meetable_per_sku() if net.max_flow_first else None
+    if target is not None:
+        short = np.nonzero(net.met_per_sku(flows) < target)[0]
+        net.stats["resolved_skus"] = len(short)
+        if len(short):
+            flows = flows.copy()
+            net.solve(cost, net.a_cap, flows, short, hot_needy=net.unmet_rows(flows, short))
+            short = np.nonzero(net.met_per_sku(flows) < target)[0]
+            if len(short) and net.complete(flows, cost, xyz, new_arc_extra=F, skus=short):
+                flows = net._completed_flows
+        net.stats["completed_skus"] = len(short)
     total, d = net.evaluate(flows)
     # 4. lane-closing rounds until the deadline
     if F > 0:
