@@ -688,25 +688,34 @@ class OpeningResult:
 
 def _bulk_insert(table: str, columns: Sequence[str], types: Sequence[str], rows: Sequence[Sequence[Any]], *,
                  returning: str = "", conflict: str = "") -> list[tuple]:
-    """Insert many rows with no model instances (the bulk paths handle ~10⁵ rows): on PostgreSQL one
-    ``INSERT … SELECT FROM unnest(arrays)`` (``types``: the columns' SQL types), on SQLite multi-row
-    INSERTs in chunks that fit its parameter limit. Optional RETURNING and ON CONFLICT clauses."""
+    """Insert many rows with no model instances (the bulk paths handle ~10⁵ rows): on PostgreSQL
+    ``COPY`` into a temporary table (``types``: the columns' SQL types), then one ``INSERT … SELECT``;
+    on SQLite multi-row INSERTs in chunks that fit its parameter limit. Optional RETURNING and
+    ON CONFLICT clauses."""
     out: list[tuple] = []
     if not rows:
         return out
     tail = f"{(' ' + conflict) if conflict else ''}{(' RETURNING ' + returning) if returning else ''}"
+    cols = ", ".join(columns)
     if settings.IS_POSTGRES:
-        arrays = [list(col) for col in zip(*rows, strict=True)]
+        tmp = f"_bulk_{table}"
         with connection.cursor() as cur:
-            cur.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest("  # noqa: S608
-                        + ", ".join(f"%s::{t}[]" for t in types) + ")" + tail, arrays)
-            return cur.fetchall() if returning else out
+            cur.execute(f"CREATE TEMPORARY TABLE {tmp} ("  # noqa: S608
+                        + ", ".join(f"{c} {t}" for c, t in zip(columns, types, strict=True)) + ") ON COMMIT DROP")
+            with cur.cursor.copy(f"COPY {tmp} ({cols}) FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row(r)
+            cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {tmp}{tail}")  # noqa: S608
+            if returning:
+                out = cur.fetchall()
+            cur.execute(f"DROP TABLE {tmp}")
+        return out
     per_row = "(" + ", ".join(["%s"] * len(columns)) + ")"
     chunk = max(1, min(5000, 30000 // len(columns)))
     with connection.cursor() as cur:
         for i in range(0, len(rows), chunk):
             part = rows[i: i + chunk]
-            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([per_row] * len(part))}{tail}"  # noqa: S608
+            sql = f"INSERT INTO {table} ({cols}) VALUES {', '.join([per_row] * len(part))}{tail}"  # noqa: S608
             cur.execute(sql, [v for r in part for v in r])
             if returning:
                 out.extend(cur.fetchall())
@@ -717,8 +726,8 @@ def stock_opening_bulk(*, rows: Sequence[OpeningRow], doc_ref: str = "OPENING", 
                        at: dt.datetime | None = None) -> OpeningResult:
     """Opening balances for many (location, SKU[, lot]) rows at once — the move to mendian, the demo.
 
-    A handful of bulk statements whatever the size (multi-row INSERTs of a few thousand rows each,
-    no model instances): lots (created when new), balances, movements (reason ``opening``), average
+    A handful of bulk statements whatever the size (``COPY`` on PostgreSQL, multi-row INSERTs of a
+    few thousand rows each on SQLite; no model instances): lots (created when new), balances, movements (reason ``opening``), average
     costs (quantity-weighted over the lots of a SKU at a location, upserted) and one ``stock.moved``
     event per location. The balances must not exist yet (``Conflict`` otherwise: use receipts or
     counts on existing stock). No row locks are needed: new rows are invisible to others until the
