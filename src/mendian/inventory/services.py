@@ -15,8 +15,11 @@ cost of the SKU at the location when it was taken (tax-exclusive), so that sales
 goods of every line.
 
 Locks are taken in the global order described in ``locks.py`` (costs, then balances by location,
-lot-less row first, id), so concurrent multi-line calls never deadlock. A refused call raises before
-writing anything (all-or-nothing without a savepoint).
+lot-less row first, id), so concurrent multi-line calls never deadlock. A refusal for stock or state
+(``InsufficientStock``, ``Conflict``) has written nothing and is raised after the service's
+transaction block, so that a caller's own transaction is still usable (it may record lost demand,
+try another store…); invalid input (``InvalidInput``) found inside the block dooms the caller's
+transaction, like any error inside ``atomic(savepoint=False)``.
 """
 
 from __future__ import annotations
@@ -249,7 +252,7 @@ def _apply(changes: list[_Change], *, location_codes: Mapping[int, str], doc_typ
             d = deltas.get(c.level_id, (0, 0))
             deltas[c.level_id] = (d[0] + c.on_hand_delta, d[1] + c.reserved_delta)
         levels.update(_update_levels(deltas))
-    ids = _insert_movements(changes, doc_type=doc_type, doc_ref=doc_ref, user_id=user_id, at=at)
+    ids = _insert_movements(changes, doc_type=doc_type[:32], doc_ref=doc_ref[:64], user_id=user_id, at=at)
     by_loc: dict[int, tuple[list[int], list[_Change]]] = {}
     for i, c in zip(ids, changes, strict=True):
         ms, cs = by_loc.setdefault(c.location_id, ([], []))
