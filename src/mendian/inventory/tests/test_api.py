@@ -241,3 +241,37 @@ def test_count_of_a_lot(api_client, chain, users):
     r = api_client(users["hq"]).post("/api/v1/stock/counts", {"location": "KM001",
                                                              "lines": [{"sku": "YOG", "counted": 1, "lot": "ZZ"}]})
     assert r.status_code == 422 and r.json()["error"]["details"]["field"] == "lot"
+
+
+# --- the role matrix: who sees and changes which location ----------------------------------------
+
+SEES = {  # user -> (location, visible?)
+    "hq": [("KM001", True), ("KM002", True), ("DL001", True)],
+    "region": [("KM001", True), ("KM002", True), ("DL001", False)],
+    "manager": [("KM001", True), ("KM002", False), ("DL001", False)],
+    "cashier": [("KM001", True), ("KM002", False), ("DL001", False)],
+    "buyer": [("KM001", True), ("KM002", True), ("DL001", True)],
+}
+CHANGES = {"hq": True, "region": True, "manager": True, "cashier": False, "buyer": False}
+
+
+@pytest.mark.parametrize("who", sorted(SEES))
+def test_role_matrix_reads(api_client, chain, users, who):
+    c = api_client(users[who])
+    for code, visible in SEES[who]:
+        expected = 200 if visible else 404
+        assert c.get("/api/v1/stock", location=code).status_code == expected, (who, code)
+        assert c.get("/api/v1/stock/movements", location=code, sku="MILK").status_code == expected, (who, code)
+        assert c.get("/api/v1/count-tasks", location=code).status_code == expected, (who, code)
+    listed = {i["location"] for i in c.get("/api/v1/stock", sku="MILK").json()["items"]}
+    assert listed == {code for code, visible in SEES[who] if visible}
+
+
+@pytest.mark.parametrize("who", sorted(SEES))
+def test_role_matrix_counts(api_client, chain, users, who):
+    c = api_client(users[who])
+    for code, visible in SEES[who]:
+        r = c.post("/api/v1/stock/counts", {"location": code, "lines": [{"sku": "MILK", "counted": 10}]})
+        expected = (201 if CHANGES[who] else 403) if visible else 404
+        assert r.status_code == expected, (who, code, r.content)
+    assert StockCount.objects.count() == sum(1 for _c, v in SEES[who] if v and CHANGES[who])
