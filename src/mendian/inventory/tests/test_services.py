@@ -406,3 +406,13 @@ def test_check_stock_command_exit_codes(store, sku, capsys):
         call_command("check_stock")
     assert exc.value.returncode == 2
     assert "KM001 MILK1L: on hand 10 vs ledger 10, reserved 2 vs ledger 0" in capsys.readouterr().err
+
+
+def test_periodic_ledger_check_counts_and_logs_problems(store, sku, caplog):
+    from mendian.inventory.jobs import ledger_check
+
+    receive(store, sku, 4)
+    assert ledger_check() == 0
+    StockLevel.objects.filter(location=store, sku=sku).update(on_hand=5)
+    assert ledger_check() == 1
+    assert "KM001 MILK1L: on hand 5 vs ledger 4" in caplog.text
