@@ -137,6 +137,8 @@ def outbox_deliver(*, limit: int = 500, chunk: int = 100, now: dt.datetime | Non
         with transaction.atomic():
             qs = (OutboxEvent.objects.filter(delivered_at__isnull=True, id__gt=after_id)
                   .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now_)).order_by("id"))
+            if blocked:  # a backlog behind a failing event is not scanned again in this run
+                qs = qs.exclude(partition__in=sorted(blocked))
             if settings.IS_POSTGRES:
                 qs = qs.select_for_update(skip_locked=True)
             events = list(qs[: min(chunk, limit - delivered - failed)])

@@ -148,3 +148,24 @@ def test_concurrent_workers_deliver_each_event_once_in_partition_order(subs):
     for p in range(5):
         ns = [n for part, n in got if part == f"P{p}"]
         assert ns == sorted(ns)
+
+
+@pytest.mark.django_db
+def test_a_backlog_behind_a_failing_event_is_skipped_without_blocking_other_partitions(subs, django_assert_max_num_queries):
+    got = []
+
+    def handler(event):
+        if event.partition == "BAD":
+            raise RuntimeError("down")
+        got.append(event.payload["n"])
+
+    subscriber("test.", name="h")(handler)
+    OutboxEvent.objects.bulk_create([outbox.outbox_event_build(topic="test.e", payload={"n": n}, partition="BAD")
+                                     for n in range(300)])
+    outbox_publish(topic="test.e", payload={"n": 1000}, partition="GOOD")
+    assert outbox_deliver(chunk=50) == outbox.DeliveryResult(delivered=1, failed=1)
+    assert got == [1000]
+    outbox_publish(topic="test.e", payload={"n": 1001}, partition="GOOD")
+    with django_assert_max_num_queries(16):  # not a chunk per 50 waiting events (that was 30+)
+        assert outbox_deliver(chunk=50) == outbox.DeliveryResult(delivered=1, failed=0)
+    assert got == [1000, 1001]
