@@ -233,8 +233,44 @@ def make_order(rnd: random.Random, stores: list[str], skus: list[tuple[str, Deci
                    "tenders": [{"method": "cash", "amount": f"{cash:.2f}", "reference": ""}]}
 
 
+def _proc_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def server_pids(pgid: int | None) -> list[int]:
+    """The server's processes (gunicorn master and workers share the process group we started)."""
+    if pgid is None:
+        return []
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if os.getpgid(int(d.name)) == pgid:
+                    out.append(int(d.name))
+            except OSError:
+                pass
+    return out
+
+
+def db_backend_pids(server_url: str, db: str) -> list[int]:
+    with _admin_conn(server_url) as conn:
+        return [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [db]).fetchall()]
+
+
+def cpu_snapshot(pids: list[int]) -> dict[int, float]:
+    return {p: _proc_cpu(p) for p in pids}
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(after[p] - before.get(p, 0.0) for p in after)
+
+
 def drive(host: str, port: int, tokens: dict[str, str], skus: list[tuple[str, Decimal]], *, clients: int,
-          seconds: float, warmup: float) -> dict:
+          seconds: float, warmup: float, cpu_probe=None) -> dict:
     stores = sorted(tokens)
     start_at = time.perf_counter() + 0.5
     measure_from = start_at + warmup
@@ -269,6 +305,14 @@ def drive(host: str, port: int, tokens: dict[str, str], skus: list[tuple[str, De
     threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
     for t in threads:
         t.start()
+    cpu = {}
+    if cpu_probe is not None:
+        time.sleep(max(0.0, measure_from - time.perf_counter()))
+        cpu = cpu_probe(None)
+        client_cpu0 = time.process_time()
+        time.sleep(max(0.0, stop_at - time.perf_counter()))
+        cpu = cpu_probe(cpu)
+        cpu["client_s"] = time.process_time() - client_cpu0
     for t in threads:
         t.join()
     all_lat = sorted(x for xs in lat for x in xs)
@@ -279,7 +323,7 @@ def drive(host: str, port: int, tokens: dict[str, str], skus: list[tuple[str, De
         "p50_ms": statistics.median(all_lat) * 1000 if all_lat else None,
         "p99_ms": all_lat[min(len(all_lat) - 1, int(len(all_lat) * 0.99))] * 1000 if all_lat else None,
         "max_ms": all_lat[-1] * 1000 if all_lat else None,
-        "errors": len(errs), "error_samples": errs[:5],
+        "errors": len(errs), "error_samples": errs[:5], "cpu": cpu,
     }
 
 
@@ -344,7 +388,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         tokens = sign_in(host, port, fixture["stores"])
         log(f"driving {args.clients} clients for {args.seconds} s (+{args.warmup} s warm-up) …")
-        res = drive(host, port, tokens, skus, clients=args.clients, seconds=args.seconds, warmup=args.warmup)
+
+        def probe(prev):
+            # CPU seconds used by the server's processes and the database's backends during the run:
+            # a load-independent cost per order (the machine may be shared with other work).
+            if prev is None:
+                spids = server_pids(proc.pid if proc else None)
+                dpids = db_backend_pids(args.pg, args.db)
+                return {"spids": spids, "dpids": dpids, "s0": cpu_snapshot(spids), "d0": cpu_snapshot(dpids),
+                        "load0": os.getloadavg()[0]}
+            return {"server_s": cpu_used(prev["s0"], cpu_snapshot(prev["spids"])),
+                    "db_s": cpu_used(prev["d0"], cpu_snapshot(prev["dpids"])),
+                    "load": round((prev["load0"] + os.getloadavg()[0]) / 2, 1)}
+
+        res = drive(host, port, tokens, skus, clients=args.clients, seconds=args.seconds, warmup=args.warmup,
+                    cpu_probe=probe)
     finally:
         if proc is not None:
             stop_server(proc)
@@ -353,6 +411,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"latency:       p50 {res['p50_ms'] or 0:.1f} ms, p99 {res['p99_ms'] or 0:.1f} ms, "
           f"max {res['max_ms'] or 0:.1f} ms")
     print(f"errors:        {res['errors']}")
+    cpu = res["cpu"]
+    per_order = {}
+    if res["orders"] and cpu:
+        per_order = {k: round(cpu[k] / res["orders"] * 1000, 2) for k in ("server_s", "db_s", "client_s") if k in cpu}
+        print(f"CPU per order: server {per_order.get('server_s', 0):.2f} ms (Python, all workers), "
+              f"database {per_order.get('db_s', 0):.2f} ms, load generator {per_order.get('client_s', 0):.2f} ms; "
+              f"load average {cpu.get('load')} on {os.cpu_count()} cores")
     for e in res["error_samples"]:
         print(f"  e.g. {e}")
     tps = None
@@ -371,6 +436,8 @@ def main(argv: list[str] | None = None) -> int:
         "ratio": round(ratio, 4) if ratio is not None else None,
         "orders": res["orders"], "seconds": args.seconds, "clients": args.clients, "workers": args.workers,
         "stores": len(fixture["stores"]), "skus": len(skus),
+        "server_cpu_ms_per_order": per_order.get("server_s"), "db_cpu_ms_per_order": per_order.get("db_s"),
+        "client_cpu_ms_per_order": per_order.get("client_s"), "load_average": cpu.get("load") if cpu else None,
     }))
     return 0 if res["errors"] == 0 else 1
 

@@ -9,8 +9,10 @@ at all in a body is a 422 ``unknown_code`` naming the field.
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field as NField
 from ninja import Query, Router, Schema, Status
 
@@ -112,7 +114,9 @@ def order_create(request: HttpRequest, payload: OrderIn):
     except services.StockShortage as shortage:
         services.order_lost_demand_record(shortage=shortage)  # after the rollback: it survives the refusal
         raise
-    return Status(stored.status, stored.body)
+    # The body is built from the order as JSON-ready primitives (and stored as is for replays), so it
+    # goes out directly: re-validating it against OrderOut would cost the checkout ~0.3 ms for nothing.
+    return HttpResponse(json.dumps(stored.body), status=stored.status, content_type="application/json")
 
 
 class OrderFilters(Schema):
