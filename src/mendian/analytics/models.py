@@ -66,8 +66,9 @@ class SalesDaySku(SalesFacts):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["day", "location", "sku", "channel", "member_tier"],
                                                name="sales_day_sku_key")]
-        indexes = [models.Index(fields=["location", "day"]), models.Index(fields=["category", "day"]),
-                   models.Index(fields=["day"])]
+        # the key (day first) serves chain-wide days; a SKU's drill-down across stores needs (sku, day);
+        # a category across stores is read from SalesDayCategory
+        indexes = [models.Index(fields=["location", "day"]), models.Index(fields=["sku", "day"])]
 
 
 class SalesHour(SalesFacts):

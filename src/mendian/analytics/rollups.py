@@ -263,6 +263,7 @@ def _history_insert(*, start: dt.date | None, end: dt.date | None, location_ids:
         JOIN {t[Location]} l ON l.id = h.location_id
         LEFT JOIN {t[StockCost]} c ON c.location_id = h.location_id AND c.sku_id = h.sku_id
         WHERE {' AND '.join(where)}
+        ORDER BY h.day, h.location_id, h.sku_id
     """
     with connection.cursor() as cur:
         cur.execute(sql, [HISTORY_CHANNEL, UNKNOWN_TIER, *params])
@@ -284,6 +285,7 @@ def _history_insert(*, start: dt.date | None, end: dt.date | None, location_ids:
                        SUM(quantity), SUM(amount), SUM(tax), SUM(cost), 0
                 FROM {t[SalesDaySku]} WHERE channel = %s {rng}
                 GROUP BY day, location_id, region_id, {extra}channel, member_tier
+                ORDER BY day, location_id
             """, [HISTORY_CHANNEL, *rparams])
     return n
 
@@ -304,8 +306,25 @@ def rollups_rebuild(*, start: dt.date | None = None, end: dt.date | None = None,
                     location_ids: set[int] | None = None, chunk: int = 2000,
                     progress: Callable[[int, int], None] | None = None) -> RebuildResult:
     """Recount the rollups of [start, end] (local days; all when None) from the imported sales history
-    on the days it covers and from the orders after them (per location). One transaction: readers see the old or
-    the new figures, never a half. Run it with the worker stopped or idle for those days."""
+    on the days it covers and from the orders after them (per location). One transaction: readers see
+    the old or the new figures, never a half. Run it with the worker stopped or idle for those days."""
+    if connection.vendor != "sqlite":
+        return _rebuild(start=start, end=end, location_ids=location_ids, chunk=chunk, progress=progress)
+    # one big transaction: a page cache that holds its dirty index pages keeps SQLite from spilling
+    # (and rewriting) them into the WAL again and again (2 MB default → 256 MB, for this call)
+    with connection.cursor() as cur:
+        cur.execute("PRAGMA cache_size")
+        before = cur.fetchone()[0]
+        cur.execute("PRAGMA cache_size = -262144")
+    try:
+        return _rebuild(start=start, end=end, location_ids=location_ids, chunk=chunk, progress=progress)
+    finally:
+        with connection.cursor() as cur:
+            cur.execute(f"PRAGMA cache_size = {int(before)}")
+
+
+def _rebuild(*, start: dt.date | None, end: dt.date | None, location_ids: set[int] | None, chunk: int,
+             progress: Callable[[int, int], None] | None) -> RebuildResult:
     from mendian.catalog.models import Sku
     from mendian.org.models import Location
     from mendian.sales.models import Order, OrderLine
