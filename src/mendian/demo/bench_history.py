@@ -67,13 +67,36 @@ def main() -> None:
                          f"{a // 100}.{a % 100:02d}\n" for i, q, a in zip(range(need), qty, fen, strict=True))
             written += need
     csv_s = time.perf_counter() - t
-    first = sales_history_import(source=path)
-    second = sales_history_import(source=path)
+
+    def db_cpu() -> float:
+        """CPU seconds of this connection's PostgreSQL backend (same machine), 0 on SQLite (in-process)."""
+        if connection.vendor != "postgresql":
+            return 0.0
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            pid = cur.fetchone()[0]
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def timed():
+        c0, d0 = time.process_time(), db_cpu()
+        r = sales_history_import(source=path)
+        return r, time.process_time() - c0, db_cpu() - d0
+
+    first, cpu1, db1 = timed()
+    second, cpu2, db2 = timed()
+    load = os.getloadavg()[0]
     out = {
         "vendor": connection.vendor, "rows": written, "csv_write_s": round(csv_s, 2),
         "insert_s": round(first.seconds, 2), "insert_rows_per_s": round(first.rows_per_second),
+        "insert_cpu_s": round(cpu1 + db1, 2), "insert_rows_per_cpu_s": round(written / max(cpu1 + db1, 1e-9)),
         "update_s": round(second.seconds, 2), "update_rows_per_s": round(second.rows_per_second),
+        "update_cpu_s": round(cpu2 + db2, 2), "update_rows_per_cpu_s": round(written / max(cpu2 + db2, 1e-9)),
         "imported": first.imported, "updated": second.updated, "rejected": first.rejected + second.rejected,
+        "load_avg_1m": round(load, 1),
     }
     if args.orm:
         import itertools
@@ -97,8 +120,9 @@ def main() -> None:
             orm_s = time.perf_counter() - t
         out["orm_rows"] = len(objs)
         out["orm_rows_per_s"] = round(len(objs) / orm_s)
-    print(f"{out['rows']} rows on {out['vendor']}: new rows {out['insert_rows_per_s']}/s ({out['insert_s']} s), "
-          f"updates {out['update_rows_per_s']}/s ({out['update_s']} s)"
+    print(f"{out['rows']} rows on {out['vendor']}: new rows {out['insert_rows_per_s']}/s ({out['insert_s']} s wall, "
+          f"{out['insert_cpu_s']} s CPU), updates {out['update_rows_per_s']}/s ({out['update_s']} s wall, "
+          f"{out['update_cpu_s']} s CPU), load average {out['load_avg_1m']}"
           + (f", bulk_create {out['orm_rows_per_s']}/s" if args.orm else ""))
     print(json.dumps(out))
 

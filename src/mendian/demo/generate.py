@@ -116,7 +116,8 @@ class SeedResult:
     shifts: int = 0
     assortment: int = 0  # (store, SKU) pairs
     csv_path: str = ""
-    seconds: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall clock per phase
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # this process's CPU per phase
     notes: list[str] = field(default_factory=list)
 
 
@@ -147,6 +148,7 @@ def _short_town(town: str) -> str:
 def plan_stores(rng: np.random.Generator, n: int) -> list[StorePlan]:
     counts = _split(n, [r.weight for r in data.REGIONS])
     stores: list[StorePlan] = []
+    names: dict[str, int] = {}
     fmt_w = np.array([f[4] for f in data.STORE_FORMATS])
     for spec, count in zip(data.REGIONS, counts, strict=True):
         town_of_district = {t: code for code, _name, towns in spec.districts for t in towns}
@@ -158,9 +160,12 @@ def plan_stores(rng: np.random.Generator, n: int) -> list[StorePlan]:
             area = int(rng.integers(fmt[1][0], fmt[1][1] + 1))
             number = int(rng.integers(1, 300))
             code = f"{spec.code}{i + 1:03d}"
-            short = _short_town(town.name)
+            place = f"{_short_town(town.name)}{street}"
+            names[place] = names.get(place, 0) + 1
+            if names[place] > 1:  # a second store on the same street: 青年路2号便利店
+                place = f"{place}{names[place]}号"
             stores.append(StorePlan(
-                code=code, name=f"{data.CHAIN_NAME}·{short}{street}{fmt[0]}", region=spec.code,
+                code=code, name=f"{data.CHAIN_NAME}·{place}{fmt[0]}", region=spec.code,
                 node=town_of_district.get(t, spec.code), city=spec.city, town=town.name,
                 address=f"云南省{spec.city}{town.name}{street}{number}号",
                 lat=_dec(town.lat + rng.normal(0, 0.008)), lon=_dec(town.lon + rng.normal(0, 0.008)),
@@ -560,12 +565,13 @@ def demo_chain_seed(*, stores: int = 30, skus: int = 1000, days: int = 400, seed
     res = SeedResult()
     rng = np.random.default_rng(seed)
     report = progress or (lambda _label, _f: None)
-    clock = time.perf_counter()
+    clock = (time.perf_counter(), time.process_time())
 
     def lap(name: str) -> None:
         nonlocal clock
-        now = time.perf_counter()
-        res.seconds[name] = round(now - clock, 2)
+        now = (time.perf_counter(), time.process_time())
+        res.seconds[name] = round(now[0] - clock[0], 2)
+        res.cpu_seconds[name] = round(now[1] - clock[1], 2)
         clock = now
 
     now = timezone.now()

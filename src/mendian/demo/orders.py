@@ -80,7 +80,7 @@ def create_recent_orders(rng: np.random.Generator, *, stores: list[StorePlan], s
         sa = sales[si]
         cashier = users[f"cashier.{st.code}"]
         codes = [skus[int(k)].code for k in sa.skus]
-        per_day = max(3, int(round(3 + st.area / 90)))
+        per_day = max(2, int(round(2 + st.area / 120)))
         for d in range(RECENT_DAYS):
             day = today - dt.timedelta(days=RECENT_DAYS - d)
             remaining = sa.recent[:, d].astype(np.int64).copy()

@@ -70,7 +70,7 @@ def test_plans_have_the_requested_sizes_unique_codes_and_valid_barcodes():
     rng = np.random.default_rng(3)
     stores = plan_stores(rng, 31)
     skus = plan_skus(rng, 6000)  # beyond every leaf's range: numbered generations
-    assert len(stores) == 31 and len({s.code for s in stores}) == 31
+    assert len(stores) == 31 and len({s.code for s in stores}) == 31 and len({s.name for s in stores}) == 31
     assert len(skus) == 6000 and len({s.code for s in skus}) == 6000
     codes = [b for s in skus for b in s.barcodes]
     assert len(codes) == len(set(codes)) and all(ean13_is_valid(c) for c in codes)

@@ -65,6 +65,6 @@ class Command(BaseCommand):
             f"{res.history_rows} history rows over {res.history_days} days, {res.stock_levels} stock balances "
             f"({res.lots} lots), {res.orders} orders in {res.shifts} shifts."))
         if opts["verbosity"] > 1:
-            self.stdout.write(f"phases (s): {res.seconds}; history file {res.csv_path}")
+            self.stdout.write(f"phases, wall s: {res.seconds}; CPU s: {res.cpu_seconds}; history file {res.csv_path}")
         for note in res.notes:
             self.stdout.write(self.style.WARNING(note))
