@@ -41,8 +41,19 @@ WAREHOUSE_CITIES = ["Kunming", "Dali", "Guiyang", "Chengdu", "Chongqing", "Nanni
 COSTS = CostParams()  # ¥0.005 per unit·km, road factor 1.3, ¥30 per lane, ¥0.20 handling, ¥60 unmet, 150 km
 
 
-def generate(stores: int, skus: int, seed: int, *, cities=CITIES, warehouses: int | None = None) -> TransferProblem:
+def cities_for(stores: int) -> list:
+    """A chain grows out of its home province: 300 stores in Yunnan, 1,000 with Guizhou, 3,000 across
+    the south-west."""
+    if stores <= 400:
+        return CITIES[:9]
+    if stores <= 1500:
+        return CITIES[:12]
+    return CITIES
+
+
+def generate(stores: int, skus: int, seed: int, *, cities=None, warehouses: int | None = None) -> TransferProblem:
     rng = np.random.default_rng(seed)
+    cities = cities or cities_for(stores)
     w = np.array([c[3] for c in cities], dtype=float)
     city_of = rng.choice(len(cities), size=stores, p=w / w.sum())
     clat = np.array([c[1] for c in cities])[city_of]
@@ -118,7 +129,11 @@ def main() -> None:
         wall = time.perf_counter() - t
         long_res = plan_transfers(prob, time_limit=args.long, workers=args.workers) if args.long > 0 else res
         meetable = meetable_units(prob)
+        moved = res.cost.total - res.cost.unmet_penalty
+        moved_blind = res.lane_blind.total - res.lane_blind.unmet_penalty
         run = {"stores": n, "skus": args.skus, "seconds": round(wall, 3), "objective": str(res.cost.total),
+               "transfer_cost": str(moved), "lane_blind_transfer_cost": str(moved_blind),
+               "transfer_cost_saving_pct": round(float((moved_blind - moved) / moved_blind * 100), 2) if moved_blind else 0.0,
                "lane_blind_objective": str(res.lane_blind.total), "objective_30s": str(long_res.cost.total),
                "need_units": res.need_units, "met_units": res.met_units, "meetable_units": meetable,
                "saving_pct": res.saving_pct, "lanes": res.cost.lane_count, "lane_blind_lanes": res.lane_blind.lane_count,
@@ -128,7 +143,8 @@ def main() -> None:
         print(f"{n:5d} stores × {args.skus} SKUs: {wall:.2f} s, objective ¥{res.cost.total} "
               f"(transport {res.cost.transport}, lanes {res.cost.lanes} [{res.cost.lane_count}], "
               f"handling {res.cost.handling}, unmet {res.cost.unmet_penalty}); lane-blind ¥{res.lane_blind.total} "
-              f"[{res.lane_blind.lane_count} lanes] → saving {res.saving_pct}%; {args.long:.0f} s run ¥{long_res.cost.total} "
+              f"[{res.lane_blind.lane_count} lanes] → saving {res.saving_pct}% (transfer cost without the penalty of "
+              f"unmeetable need: {run['transfer_cost_saving_pct']}%); {args.long:.0f} s run ¥{long_res.cost.total} "
               f"({run['vs_30s_pct']}% above); need {res.need_units}, met {res.met_units}, meetable {meetable}; "
               f"{res.candidate_arcs} arcs, {res.rounds} rounds", flush=True)
     city = None

@@ -25,6 +25,7 @@ unmet first). Costs are integers in milli-yuan, so every figure is exact.
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -703,29 +704,17 @@ def _consolidated(problem: TransferProblem, graphs: list[_SkuGraph], xyz: np.nda
     if net.n_arcs == 0:
         return np.zeros(0, dtype=np.int64), net, 0
     unit_cost = (net.a_transport_unit + net.handling_milli).astype(np.float64)
-    # 1. lane-aware greedy rounds: slope scaling over the fast assignment
+    # 1. a lane-aware greedy assignment, each lane's fixed cost amortised over its potential volume
+    #    (what it could carry if every SKU it can carry went on it). Its open lanes and volumes set
+    #    the lane costs of the exact pass. (Iterating the greedy — slope scaling — improved the
+    #    greedy's own objective but made the exact pass worse on the benchmark chains: one round.)
     est = np.maximum(net.lane_potential, 1.0)
-    best, best_key = None, None
-    rounds = 0
-    prev_open = None
-    greedy_until = time.perf_counter() + 0.3 * max(0.0, deadline - time.perf_counter())
-    while True:
-        score = unit_cost + (F / est)[net.a_lane] if F > 0 else unit_cost
-        cap = net.a_cap if net.max_flow_first else np.where(score < net.penalty_milli, net.a_cap, 0)
-        flows = _greedy_assign(net, score, cap)
-        rounds += 1
-        total, d = net.evaluate(flows)
-        key = (d["met_units"] if net.max_flow_first else 0, total)
-        if best_key is None or (-key[0], key[1]) < (-best_key[0], best_key[1]):
-            best, best_key = flows, key
-        is_open = d["vol"] > 0
-        if F == 0 or prev_open is not None and np.array_equal(is_open, prev_open):
-            break
-        if time.perf_counter() > greedy_until or (max_rounds is not None and rounds >= max_rounds):
-            break
-        prev_open = is_open
-        est = np.where(is_open, np.maximum(d["vol"], 1.0), est)
-    net.stats["greedy_rounds"] = rounds
+    score = unit_cost + (F / est)[net.a_lane] if F > 0 else unit_cost
+    cap = net.a_cap if net.max_flow_first else np.where(score < net.penalty_milli, net.a_cap, 0)
+    best = _greedy_assign(net, score, cap)
+    total, d = net.evaluate(best)
+    best_key = (d["met_units"] if net.max_flow_first else 0, total)
+    rounds = 1
     # 2. one exact min-cost flow per SKU with each lane's fixed cost amortised over the volume the
     #    greedy rounds gave it: meets all the candidate arcs can meet and keeps the consolidation.
     #    Its arcs: those on lanes the greedy opened, plus each needy location's cheapest few.
@@ -759,13 +748,93 @@ def _consolidated(problem: TransferProblem, graphs: list[_SkuGraph], xyz: np.nda
                 flows = net._completed_flows
         net.stats["completed_skus"] = len(short)
     total, d = net.evaluate(flows)
-    # 4. lane-closing rounds until the deadline
+    # 4. close small lanes by moving their units onto lanes already open (fast, exact bookkeeping),
+    #    then lane-closing rounds with exact re-solves until the deadline
     if F > 0:
+        flows, closed = _rehome_lanes(net, flows, deadline)
+        net.stats["rehomed_lanes"] = closed
+        total, d = net.evaluate(flows)
         flows, total, closing_rounds = _close_lanes(net, flows, total, deadline,
                                                     None if max_rounds is None else max(0, max_rounds - rounds))
         rounds += closing_rounds
         net.stats["closing_rounds"] = closing_rounds
     return flows, net, rounds
+
+
+def _rehome_lanes(net: _Network, flows: np.ndarray, deadline: float) -> tuple[np.ndarray, int]:
+    """Close open lanes, smallest first, whose every unit can move to other lanes that are already
+    open, from donors with excess left, when the transport and handling added cost less than the lane
+    saved. Need met never changes. Repeated while it closes lanes and time remains."""
+    F = net.lane_milli
+    flows = flows.copy()
+    lane = net.a_lane.tolist()
+    donor = net.a_donor.tolist()
+    base = net.a_base_pack.tolist()
+    cap = net.a_cap.tolist()
+    fl = flows.tolist()
+    spare = (net.sup_all - np.bincount(net.a_donor, weights=flows, minlength=len(net.sup_all)).astype(np.int64)).tolist()
+    vol = np.bincount(net.a_lane, weights=flows * net.a_pack, minlength=net.n_lanes).tolist()
+    pack = net.a_pack.tolist()
+    order = np.lexsort((net.a_base_pack, net.a_needy))  # per needy row, cheapest first
+    row_start = np.searchsorted(net.a_needy[order], np.arange(len(net.need_all) + 1)).tolist()
+    by_row = order.tolist()
+    needy = net.a_needy.tolist()
+    lane_arcs: dict[int, list[int]] = defaultdict(list)
+    for a in np.nonzero(flows)[0].tolist():
+        lane_arcs[lane[a]].append(a)
+    closed_total = 0
+    while time.perf_counter() < deadline:
+        closed = 0
+        cands = sorted((v, k) for k, v in enumerate(vol) if v > 0)
+        for n_checked, (_, L) in enumerate(cands):
+            if n_checked % 256 == 0 and time.perf_counter() > deadline:
+                break
+            arcs = [a for a in lane_arcs.get(L, ()) if fl[a] > 0]
+            if not arcs:
+                continue
+            delta = -F
+            moves: list[tuple[int, int, int]] = []
+            used: dict[int, int] = {}
+            extra: dict[int, int] = {}
+            ok = True
+            for a in arcs:
+                left = fl[a]
+                r = needy[a]
+                for j in range(row_start[r], row_start[r + 1]):
+                    b = by_row[j]
+                    lb = lane[b]
+                    if lb == L or vol[lb] <= 0:
+                        continue
+                    room = min(spare[donor[b]] - used.get(donor[b], 0), cap[b] - fl[b] - extra.get(b, 0))
+                    take = min(left, room)
+                    if take > 0:
+                        moves.append((a, b, take))
+                        used[donor[b]] = used.get(donor[b], 0) + take
+                        extra[b] = extra.get(b, 0) + take
+                        delta += (base[b] - base[a]) * take
+                        left -= take
+                        if left == 0:
+                            break
+                if left:
+                    ok = False
+                    break
+            if not ok or delta >= 0:
+                continue
+            for a, b, take in moves:
+                fl[a] -= take
+                spare[donor[a]] += take
+                fl[b] += take
+                spare[donor[b]] -= take
+                vol[L] -= take * pack[a]
+                vol[lane[b]] += take * pack[b]
+                if b not in lane_arcs[lane[b]]:
+                    lane_arcs[lane[b]].append(b)
+            vol[L] = 0
+            closed += 1
+        closed_total += closed
+        if not closed:
+            break
+    return np.array(fl, dtype=np.int64), closed_total
 
 
 def _close_lanes(net: _Network, flows: np.ndarray, total: int, deadline: float,
