@@ -72,7 +72,8 @@ class OrderSequence(models.Model):
 
 class Order(models.Model):
     number = models.CharField(max_length=40, unique=True)
-    store = models.ForeignKey("org.Location", on_delete=models.PROTECT, related_name="orders")
+    # no single-column index: (store, created_at) and (store, pickup_code) lead with the store
+    store = models.ForeignKey("org.Location", on_delete=models.PROTECT, related_name="orders", db_index=False)
     channel = models.CharField(max_length=16, choices=Channel.choices)
     fulfilment = models.CharField(max_length=16, choices=Fulfilment.choices, default=Fulfilment.IN_STORE)
     status = models.CharField(max_length=24, choices=OrderStatus.choices)
@@ -87,7 +88,8 @@ class Order(models.Model):
     refunded_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     pickup_code = models.CharField(max_length=6, blank=True, default="")
     shift = models.ForeignKey(Shift, null=True, blank=True, on_delete=models.PROTECT, related_name="orders")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+                                   db_index=False)
     created_at = models.DateTimeField(db_index=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -109,7 +111,8 @@ class Order(models.Model):
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    # no single-column index: the unique (order, line_no) leads with the order
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)
     line_no = models.PositiveIntegerField()
     sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
     quantity = models.IntegerField()
@@ -141,7 +144,8 @@ class Tender(models.Model):
     created_at = models.DateTimeField()
     shift = models.ForeignKey(Shift, null=True, blank=True, on_delete=models.PROTECT, related_name="tenders",
                               help_text="the till shift that took (or paid out) this money; empty for online payments")
-    refund = models.ForeignKey("Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="tenders")
+    refund = models.ForeignKey("Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="tenders",
+                               db_index=False)
 
 
 class Refund(models.Model):
