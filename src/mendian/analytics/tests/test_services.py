@@ -60,3 +60,16 @@ def test_an_import_outside_the_scope_is_refused(chain):
                           actor=m, scope=user_scope(m))
     assert exc.value.details["line"] == 3
     assert FootTraffic.objects.count() == 0
+
+
+def test_demo_inputs_derive_targets_from_last_year(chain):
+    from mendian.analytics.demo import demo_inputs_seed
+    from mendian.analytics.models import SalesDayLocation
+
+    SalesDayLocation.objects.create(location=chain.km1, region=chain.km, day=dt.date(2025, 3, 5), channel="pos",
+                                    amount=D("10040.00"), quantity=1, transactions=1)
+    targets, hours = demo_inputs_seed(today=dt.date(2026, 3, 20), months=2, days=7)
+    assert targets == 1 and hours == 3 * 7
+    t = SalesTarget.objects.get()
+    assert (t.location, t.month, t.amount) == (chain.km1, dt.date(2026, 3, 1), D("10500"))
+    assert StaffHours.objects.get(location=chain.km1, day=dt.date(2026, 3, 20)).hours == D("26")
