@@ -243,3 +243,22 @@ def test_anonymous_is_401(chain, api_client):
     assert anon.post("/api/v1/orders", POS, idempotency_key="z").status_code == 401
     assert anon.get("/api/v1/orders").status_code == 401
     assert anon.get("/api/v1/shifts").status_code == 401
+
+
+def test_order_and_shift_lists_do_not_grow_queries_with_size(chain, cashier):
+    def list_queries(path):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as ctx:
+            assert cashier.get(path).status_code == 200
+        return len(ctx.captured_queries)
+
+    cashier.post("/api/v1/orders", POS, idempotency_key="l-0")
+    few = list_queries("/api/v1/orders"), list_queries("/api/v1/shifts")
+    for i in range(1, 6):
+        cashier.post("/api/v1/orders", POS, idempotency_key=f"l-{i}")
+    cashier.post(f"/api/v1/orders/{Order.objects.first().number}/refund", {"lines": [{"line": 1, "quantity": 1}]})
+    many = list_queries("/api/v1/orders"), list_queries("/api/v1/shifts")
+    assert few == many
+    assert cashier.get("/api/v1/orders").json()["count"] == 6
