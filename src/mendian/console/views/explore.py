@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from mendian.analytics.models import SalesDayCategory, SalesDayLocation, SalesDaySku, SalesHour
+from mendian.analytics.models import SalesDayCategory, SalesDayLocation, SalesDaySku
 from mendian.analytics.selectors import (
     Measures,
     Slice,
@@ -278,5 +278,3 @@ def _time_children(s: Slice, year, month, day, link, total: Measures, *, hours_o
         t.add(measure_row(str(y), by_year[y], total), link(year=y))
     return t
 
-
-__all__ = ["explore", "SalesHour"]

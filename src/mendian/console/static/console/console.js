@@ -15,7 +15,7 @@
           series: [{ type: "pie", radius: ["35%", "70%"], data: spec.labels.map(function (l, i) { return { name: l, value: spec.series[0].data[i] }; }) }] };
       } else {
         option = { tooltip: { trigger: "axis", valueFormatter: fmt }, legend: { top: 0 },
-          grid: { left: 60, right: 20, top: 35, bottom: 40 },
+          grid: { left: 10, right: 20, top: 35, bottom: 10, containLabel: true },
           xAxis: { type: "category", data: spec.labels }, yAxis: { type: "value" },
           series: spec.series.map(function (s) { return { name: s.name, type: spec.type || "bar", data: s.data, smooth: true }; }) };
       }
