@@ -12,7 +12,7 @@ import signal
 import threading
 from dataclasses import dataclass
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.utils.module_loading import autodiscover_modules
 
 from .jobs import run_due_jobs
@@ -68,5 +68,6 @@ def worker_loop(*, interval: float = 1.0, max_ticks: int | None = None,
         ticks += 1
         if idle and (max_ticks is None or ticks < max_ticks):
             stop.wait(interval)
-    close_old_connections()
+    if threading.current_thread() is not threading.main_thread():
+        connections.close_all()  # this thread's own connections; a process's close when it exits
 
