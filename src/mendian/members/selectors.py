@@ -222,3 +222,7 @@ def _promotions_selector():
                 for p in fn(store=store, regions=regions, channel=channel, at=at)]
 
     return call
+
+
+def promotions_available() -> bool:
+    return _promotions_selector() is not None
