@@ -99,3 +99,13 @@ def test_nul_characters_are_a_400_not_a_500(hq):
 def test_wrong_types_in_the_sign_in_body_are_422(api_client):
     err = error(api_client().post("/api/v1/auth/token", {"username": 1, "password": None}), 422)
     assert sorted(d["field"] for d in err["details"]) == ["password", "username"]
+
+
+def test_the_openapi_document_describes_the_org_catalog_and_auth_endpoints(api_client):
+    resp = api_client().get("/api/v1/openapi.json")
+    assert resp.status_code == 200
+    paths = resp.json()["paths"]
+    for path in ("/api/v1/auth/token", "/api/v1/auth/refresh", "/api/v1/locations", "/api/v1/locations/{code}",
+                 "/api/v1/regions", "/api/v1/me", "/api/v1/skus", "/api/v1/skus/{code}", "/api/v1/barcodes/{barcode}",
+                 "/api/v1/categories", "/api/v1/prices"):
+        assert path in paths, path
