@@ -85,7 +85,7 @@ def _opt_money(v) -> str | None:
 
 def template_out(t: CouponTemplate) -> dict:
     return {"code": t.code, "name": t.name, "kind": t.kind, "amount": money_str(t.amount),
-            "threshold": money_str(t.threshold), "rate": str(t.rate) if t.rate is not None else None,
+            "threshold": money_str(t.threshold), "rate": f"{t.rate:.4f}" if t.rate is not None else None,
             "cap": _opt_money(t.cap), "item_sku": t.item_sku, "skus": t.skus, "categories": t.categories,
             "brands": t.brands, "exclude_skus": t.exclude_skus, "stores": t.stores, "regions": t.regions,
             "channels": t.channels, "valid_from": t.valid_from, "valid_to": t.valid_to, "valid_days": t.valid_days,
@@ -96,7 +96,7 @@ def template_out(t: CouponTemplate) -> dict:
 def coupon_out(c: Coupon, state: str) -> dict:
     t = c.template
     return {"code": c.code, "template": t.code, "name": t.name, "kind": t.kind, "amount": money_str(t.amount),
-            "threshold": money_str(t.threshold), "rate": str(t.rate) if t.rate is not None else None,
+            "threshold": money_str(t.threshold), "rate": f"{t.rate:.4f}" if t.rate is not None else None,
             "cap": _opt_money(t.cap), "item_sku": t.item_sku, "status": c.status, "state": state,
             "source": c.source, "valid_from": c.valid_from, "valid_to": c.valid_to, "issued_at": c.issued_at,
             "used_at": c.used_at, "order_number": c.order_number}
