@@ -7,7 +7,7 @@ the sales-history CSV import (``sales.history``) that real users use; the last s
 shifts and pickups through the sales services.
 
 Assortment: not every store sells every SKU. A store carries a share of the SKUs that grows with
-its selling area (15% for a 100 m² convenience store, about 55% for a 1,000 m² supermarket),
+its selling area (10% for a 100 m² convenience store, about 40% for a 1,000 m² supermarket),
 chosen with a bias to popular SKUs; fresh food, apparel and seafood need a minimum area. History rows
 exist only for days with a sale (absent = zero), which keeps the table compact for slow movers.
 """
@@ -290,7 +290,7 @@ def plan_assortment(rng: np.random.Generator, stores: list[StorePlan], skus: lis
     out = []
     for st in stores:
         allowed = np.flatnonzero(min_area <= st.area)
-        share = min(max(0.08 + st.area / 2000.0, 0.15), 0.65)
+        share = min(max(0.03 + st.area / 2800.0, 0.10), 0.50)
         k = max(1, min(len(allowed), int(round(share * len(allowed)))))
         p = pop[allowed] / pop[allowed].sum()
         out.append(np.sort(rng.choice(allowed, size=k, replace=False, p=p)))

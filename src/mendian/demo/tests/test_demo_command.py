@@ -35,7 +35,7 @@ def test_demo_seeds_serves_and_stops_on_ctrl_c(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "mendian.cli", "demo", "--port", str(port), "--stores", "2",
                              "--skus", "20", "--days", "10"], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 420
         banner = ""
         while time.monotonic() < deadline and "Ctrl-C stops both" not in banner:
             assert proc.poll() is None, (tmp_path / "demo.log").read_text()
@@ -53,7 +53,7 @@ def test_demo_seeds_serves_and_stops_on_ctrl_c(tmp_path):
         kids = _children(proc.pid)
         assert len(kids) == 2  # the worker and the gunicorn master
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=60) == 0
+        assert proc.wait(timeout=90) == 0
         assert "mendian demo stopped." in (tmp_path / "demo.log").read_text()
         time.sleep(0.5)
         for pid in kids:

@@ -89,7 +89,7 @@ class Command(BaseCommand):
             procs.append(subprocess.Popen([*base, "serve", "--host", host, "--port", str(port),
                                            "--workers", str(opts["workers"])], env=env))
             url = f"http://{host}:{port}"
-            if not _wait_http(f"{url}/api/v1/openapi.json", seconds=60, procs=procs):
+            if not _wait_http(f"{url}/api/v1/openapi.json", seconds=180, procs=procs):
                 raise CommandError("the server did not come up; see the messages above")
             self.stdout.write(self._banner(url))
             while not stopping:
