@@ -31,3 +31,16 @@ def coupon_batches() -> int:
 def birthday_coupons() -> int:
     """Birthday coupons of the day (idempotent per member and year, so running it often is safe)."""
     return services.coupons_birthday()
+
+
+@periodic("members.points_ledger_check", every=timedelta(hours=24))
+def points_ledger_check() -> int:
+    """Reconciliation backstop: log every member whose balance differs from the ledger."""
+    import logging
+
+    from .selectors import points_ledger_check as check
+
+    problems = check()
+    for p in problems:
+        logging.getLogger(__name__).error("points ledger mismatch: %s", p)
+    return len(problems)

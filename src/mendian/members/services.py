@@ -306,11 +306,13 @@ def _take_lots(member: Member, points: int, *, prefer_order: str = "") -> None:
 
 
 @transaction.atomic
-def points_redeem(*, member: Member | str, order_number: str, points: int, at: dt.datetime | None = None,
-                  actor: Any = "sales") -> PointsEntry:
+def points_redeem(*, member: Member | str, order_number: str, points: int, order_payable: Decimal | None = None,
+                  at: dt.datetime | None = None, actor: Any = "sales") -> PointsEntry:
     """Redeem ``points`` as a tender of ``order_number``; idempotent per (member, order).
 
-    One conditional UPDATE guards the balance, so concurrent redemptions never overdraw it.
+    With ``order_payable`` (the order's total before the points tender) the points may pay at most
+    the chain's maximum share of it (``PointsSettings.max_share``). One conditional UPDATE guards the
+    balance, so concurrent redemptions never overdraw it.
     """
     from .selectors import points_policy
 
@@ -324,12 +326,19 @@ def points_redeem(*, member: Member | str, order_number: str, points: int, at: d
             raise Conflict(f"order {order_number} already redeemed {-previous.points} points",
                            code="points_already_redeemed", details={"points": -previous.points})
         return previous
+    policy = points_policy()
+    if order_payable is not None:
+        cap = domain.max_redeemable(to_money(order_payable), points, points_per_yuan=policy.points_per_yuan,
+                                    max_share=policy.max_share)
+        if points > cap:
+            raise InvalidInput(f"points may pay at most {policy.max_share:.0%} of the order: {cap} points",
+                               code="points_over_max_share", details={"max_points": cap})
     if Member.objects.filter(pk=m.pk, points_balance__gte=points).update(
             points_balance=F("points_balance") - points) != 1:
         balance = Member.objects.filter(pk=m.pk).values_list("points_balance", flat=True).first()
         raise InsufficientPoints(details={"balance": balance, "asked": points})
     _take_lots(m, points)
-    value = domain.points_value(points, points_policy().points_per_yuan)
+    value = domain.points_value(points, policy.points_per_yuan)
     entry = PointsEntry.objects.create(member=m, kind=PointsEntry.Kind.REDEEM, points=-points,
                                        order_number=order_number, amount=value, at=at)
     audit_record(actor=actor, action="points.redeem", object_type="member", object_ref=m.code,

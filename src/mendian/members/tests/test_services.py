@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from mendian.catalog.tests.factories import CategoryFactory
+from mendian.core.errors import InvalidInput
 from mendian.members import selectors, services
 from mendian.members.errors import CouponUnavailable, InsufficientPoints, MemberExists, QuotaExhausted
 from mendian.members.models import (
@@ -303,3 +304,24 @@ def test_store_offers_nearest_first_with_templates_in_scope():
     assert [t.code for t in rows[0].templates] == ["B1ONLY", "EVERY"]
     assert [t.code for t in rows[1].templates] == ["EVERY"]
     assert rows[1].store == a
+
+
+def test_redeem_refuses_more_than_the_max_share_of_the_order():
+    m = _member_with_points(10_000)
+    with pytest.raises(InvalidInput) as exc:
+        services.points_redeem(member=m, order_number="SO1", points=5001, order_payable=Decimal("100.00"))
+    assert exc.value.details == {"max_points": 5000}
+    m.refresh_from_db()
+    assert m.points_balance == 10_000
+    services.points_redeem(member=m, order_number="SO1", points=5000, order_payable=Decimal("100.00"))
+    m.refresh_from_db()
+    assert m.points_balance == 5000
+
+
+def test_ledger_check_job_counts_mismatches():
+    from mendian.members import jobs
+
+    m = _member_with_points(100)
+    assert jobs.points_ledger_check() == 0
+    Member.objects.filter(pk=m.pk).update(points_balance=99)
+    assert jobs.points_ledger_check() == 1
