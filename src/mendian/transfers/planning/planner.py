@@ -488,6 +488,7 @@ class _Network:
                 hot.append(region + self.needy_starts[i])
         if not new:
             return 0
+        self.completion_arcs = new
         old_n = self.n_arcs
         self.extend(new)
         added = self.n_arcs - old_n
@@ -592,21 +593,23 @@ def _greedy_assign(net: _Network, score: np.ndarray, cap: np.ndarray) -> np.ndar
 # -------------------------------------------------------------------------------------- lane-blind
 
 def _blind_breakdown(problem: TransferProblem, graphs: list[_SkuGraph], xyz: np.ndarray,
-                     no_arc_need: int) -> tuple[CostBreakdown, np.ndarray]:
+                     no_arc_need: int) -> tuple[CostBreakdown, np.ndarray, dict]:
     """The lane-blind plan: per-SKU min-cost flow on transport + handling only, completed so that it
     meets all the chain's excess can meet; its objective still pays every lane it opens."""
     net = _Network(graphs, problem, no_arc_need)
     flows = np.zeros(net.n_arcs, dtype=np.int64)
     net.solve(net.a_base_pack, net.a_cap, flows, range(len(graphs)))
+    added: dict = {}
     if net.complete(flows, net.a_base_pack, xyz):
         flows = net._completed_flows
-    return net.breakdown(flows), net.met_per_sku(flows)
+        added = net.completion_arcs
+    return net.breakdown(flows), net.met_per_sku(flows), added
 
 
 _FORK_STATE: tuple | None = None
 
 
-def _blind_in_child() -> tuple[CostBreakdown, np.ndarray]:
+def _blind_in_child() -> tuple[CostBreakdown, np.ndarray, dict]:
     problem, graphs, xyz, no_arc_need = _FORK_STATE
     return _blind_breakdown(problem, graphs, xyz, no_arc_need)
 
@@ -667,7 +670,7 @@ def plan_transfers(problem: TransferProblem, *, time_limit: float = 2.5, k_neare
     try:
         blind: list = []
 
-        def blind_result() -> tuple[CostBreakdown, np.ndarray]:
+        def blind_result() -> tuple[CostBreakdown, np.ndarray, dict]:
             if not blind:
                 blind.append(blind_future.result() if blind_future is not None
                              else _blind_breakdown(problem, blind_graphs, xyz, no_arc_need))
@@ -681,7 +684,7 @@ def plan_transfers(problem: TransferProblem, *, time_limit: float = 2.5, k_neare
             for g in graphs:
                 _add_neighbour_arcs(problem, g, xyz, nbr)
         best, net, rounds = _consolidated(problem, graphs, xyz, no_arc_need, deadline, max_rounds,
-                                          lambda: blind_result()[1])
+                                          lambda: blind_result()[1:])
         blind_b = blind_result()[0]
     finally:
         _FORK_STATE = None
@@ -744,11 +747,25 @@ def _consolidated(problem: TransferProblem, graphs: list[_SkuGraph], xyz: np.nda
     # 3. SKUs still meeting less than the lane-blind plan (an exact maximum flow, completed over every
     #    arc within reach): their short regions are re-solved on every candidate arc, and where that
     #    still falls short an augmenting path over arcs within reach adds those arcs.
-    target = meetable_per_sku() if net.max_flow_first else None
+    target, blind_arcs = meetable_per_sku() if net.max_flow_first else (None, {})
     if target is not None:
         short = np.nonzero(net.met_per_sku(flows) < target)[0]
         net.stats["resolved_skus"] = len(short)
         if len(short):
+            # the arcs the lane-blind plan needed beyond its candidates, where this plan is short too
+            new = {}
+            for i in short.tolist():
+                if i in blind_arcs:
+                    g = graphs[i]
+                    d_, n_, km_ = blind_arcs[i]
+                    nd = len(g.donor_loc)
+                    fresh = ~np.isin(n_ * nd + d_, g.arc_n * nd + g.arc_d)
+                    new[i] = (d_[fresh], n_[fresh], km_[fresh])
+            old_n = net.n_arcs
+            net.extend(new)
+            if net.n_arcs > old_n:
+                flows = np.concatenate((flows, np.zeros(net.n_arcs - old_n, dtype=np.int64)))
+                cost = np.concatenate((cost, net.a_base_pack[old_n:] + F))
             flows = flows.copy()
             net.solve(cost, net.a_cap, flows, short, hot_needy=net.unmet_rows(flows, short))
             short = np.nonzero(net.met_per_sku(flows) < target)[0]
