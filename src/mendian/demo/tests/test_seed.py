@@ -101,7 +101,7 @@ def test_seed_puts_stock_everywhere_with_costs_below_prices(seeded):
         price_per_unit = cost.sku.list_price / cost.sku.price_unit_qty
         net = price_per_unit / (1 + cost.sku.vat_rate / 100)
         margin = 1 - cost.avg_cost / net
-        assert Decimal("0.10") < margin < Decimal("0.45"), (cost.sku.code, margin)
+        assert Decimal("0.14") < margin < Decimal("0.41"), (cost.sku.code, margin)  # 15–40%, cost rounded to 0.0001
     lot_skus = Sku.objects.filter(lot_tracked=True)
     if lot_skus.exists():
         assert not StockLevel.objects.filter(sku__in=lot_skus, lot__isnull=True).exists()
