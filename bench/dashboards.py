@@ -10,7 +10,7 @@ equivalent query on the order lines. Each figure is the median of 5 runs after o
 time on the server (SQL plus Python).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/mendian_bench_dash .venv/bin/python bench/dashboards.py
-    [--stores 100] [--skus 1000] [--days 365] [--keep]   (--keep reuses a generated database)
+    [--stores 100] [--skus 1000] [--days 365] [--keep] [--only NAME]   (--keep reuses a generated database)
 
 The last line is a JSON object: {"dashboards": [{"name", "rollup_ms", "direct_ms"}, …], …}.
 """
@@ -202,6 +202,7 @@ def main() -> None:
     ap.add_argument("--skus", type=int, default=1000)
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--keep", action="store_true", help="reuse the generated database when present")
+    ap.add_argument("--only", default="", help="time only the dashboards whose name contains this")
     args = ap.parse_args()
     url = os.environ.get("DATABASE_URL") or DEFAULT_DB
     if not url.startswith("postgres"):
@@ -318,6 +319,8 @@ def main() -> None:
     ]
     results = []
     for name, rollup_fn, direct_fn in cases:
+        if args.only and args.only not in name:
+            continue
         r = timed(rollup_fn)
         d = timed(direct_fn, runs=3)
         results.append({"name": name, "rollup_ms": r, "direct_ms": d})

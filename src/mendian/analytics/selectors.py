@@ -413,56 +413,74 @@ def purchasing_figures(*, start: dt.date, end: dt.date, location_ids: frozenset[
                        group_of_category: dict[int, Any], labels: dict[Any, str],
                        hrefs: dict[Any, str] | None = None) -> tuple[StockFigures, list[StockFigures]]:
     """Turnover, days of supply, stock-out rate, sell-through, overstock value and GMROI, for the
-    chain (or scope) and per group of categories. Stock is as of now (balances × moving-average cost);
-    flows are those of [start, end]."""
-    from mendian.catalog.models import Sku
+    chain (or scope) and per group of categories. Stock is as of now (balances × moving-average cost,
+    or the period's cost of sales per unit where no average is kept); flows are those of [start, end].
+
+    One SQL statement does the work per store × SKU pair (sales of the period FULL JOIN the balances)
+    and sums per category; the categories are then grouped here."""
+    from django.db import connection, transaction
+
+    from mendian.catalog.models import Product, Sku
     from mendian.inventory.models import StockCost, StockLevel
+    from mendian.org.models import Location
 
     days = (end - start).days + 1
-    s = Slice(start=start, end=end, location_ids=location_ids)
-    margin = ExpressionWrapper(F("amount") - F("tax") - F("cost"), output_field=DField(max_digits=18, decimal_places=4))
-    sales = {(r["location_id"], r["sku_id"]): (int(r["q"] or 0), Decimal(r["c"] or 0), Decimal(r["mg"] or 0))
-             for r in s.apply(SalesDaySku.objects.all()).values("location_id", "sku_id")
-             .annotate(q=Sum("quantity"), c=Sum("cost"), mg=Sum(margin)).order_by()}
-    levels = StockLevel.objects.filter(location__kind="store")
-    costs = StockCost.objects.all()
+    greatest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
+    scope_s = scope_l = ""
+    params: list[Any] = [start, end]
     if location_ids is not None:
-        levels = levels.filter(location_id__in=location_ids)
-        costs = costs.filter(location_id__in=location_ids)
-    stock = {(r["location_id"], r["sku_id"]): (int(r["oh"] or 0), int(r["av"] or 0))
-             for r in levels.values("location_id", "sku_id")
-             .annotate(oh=Sum("on_hand"), av=Sum(F("on_hand") - F("reserved"))).order_by()}
-    cost_of = {(a, b): c for a, b, c in costs.values_list("location_id", "sku_id", "avg_cost")}
-    category_of = dict(Sku.objects.values_list("pk", "product__category_id"))
+        ids = ",".join(str(int(i)) for i in location_ids) or "NULL"
+        scope_s = f" AND location_id IN ({ids})"
+        scope_l = f" AND l.location_id IN ({ids})"
+    t = {m: m._meta.db_table for m in (SalesDaySku, StockLevel, StockCost, Location, Sku, Product)}
+    unit = "COALESCE(NULLIF(sc.avg_cost, 0), CASE WHEN p.q > 0 THEN p.c / p.q ELSE 0 END)"
+    sql = f"""
+        WITH s AS (
+            SELECT location_id, sku_id, SUM(quantity) AS q, SUM(cost) AS c, SUM(amount - tax - cost) AS mg
+            FROM {t[SalesDaySku]} WHERE day >= %s AND day <= %s{scope_s} GROUP BY location_id, sku_id),
+        st AS (
+            SELECT l.location_id, l.sku_id, SUM(l.on_hand) AS oh, SUM(l.on_hand - l.reserved) AS av
+            FROM {t[StockLevel]} l JOIN {t[Location]} loc ON loc.id = l.location_id AND loc.kind = 'store'
+            WHERE 1 = 1{scope_l} GROUP BY l.location_id, l.sku_id),
+        p AS (
+            SELECT COALESCE(s.location_id, st.location_id) AS loc, COALESCE(s.sku_id, st.sku_id) AS sku,
+                   COALESCE(s.q, 0) AS q, COALESCE(s.c, 0) AS c, COALESCE(s.mg, 0) AS mg,
+                   COALESCE(st.oh, 0) AS oh, COALESCE(st.av, 0) AS av
+            FROM s FULL OUTER JOIN st ON st.location_id = s.location_id AND st.sku_id = s.sku_id)
+        SELECT pr.category_id,
+               SUM({unit} * {greatest}(p.oh, 0)),
+               SUM(p.c), SUM(p.mg),
+               SUM(CASE WHEN p.q > 0 OR p.oh > 0 THEN 1 ELSE 0 END),
+               SUM(CASE WHEN p.q > 0 THEN 1 ELSE 0 END),
+               SUM(CASE WHEN p.q > 0 AND p.av <= 0 THEN 1 ELSE 0 END),
+               SUM(CASE WHEN p.oh > 0 THEN {unit} * {greatest}(p.oh - p.q * {OVERSTOCK_DAYS}.0 / {days}, 0)
+                   ELSE 0 END)
+        FROM p JOIN {t[Sku]} sk ON sk.id = p.sku JOIN {t[Product]} pr ON pr.id = sk.product_id
+        LEFT JOIN {t[StockCost]} sc ON sc.location_id = p.loc AND sc.sku_id = p.sku
+        GROUP BY pr.category_id
+    """
+    with transaction.atomic(), connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            # one analytic statement: sort and hash in memory, and no JIT compilation (≈ 250 ms here)
+            cur.execute("SET LOCAL work_mem = '64MB'")
+            cur.execute("SET LOCAL jit = off")
+        cur.execute(sql, params)
+        rows = cur.fetchall()
     total = StockFigures(label="", key=None, days=days)
     groups: dict[Any, StockFigures] = {}
-    for pair in set(sales) | set(stock):
-        g = group_of_category.get(category_of.get(pair[1]))
+    for cat_id, value, cogs, mg, active, sold, outs, over in rows:
+        g = group_of_category.get(cat_id)
         row = groups.get(g)
         if row is None:
             row = groups[g] = StockFigures(label=labels.get(g, "—"), key=g, days=days, href=(hrefs or {}).get(g, ""))
-        q, c, mg = sales.get(pair, (0, ZERO, ZERO))
-        oh, av = stock.get(pair, (0, 0))
-        unit = Decimal(cost_of.get(pair) or 0)
-        if not unit and q:
-            unit = c / q
-        value = unit * max(oh, 0)
-        over = ZERO
-        daily = Decimal(q) / days
-        if oh > 0:
-            keep = daily * OVERSTOCK_DAYS
-            over = unit * max(Decimal(oh) - keep, ZERO)
         for r in (row, total):
-            r.inventory_value += value
-            r.cogs += c
-            r.margin += mg
-            r.overstock_value += over
-            if q > 0 or oh > 0:
-                r.pairs_active += 1
-            if q > 0:
-                r.pairs_sold += 1
-                if av <= 0:
-                    r.pairs_selling_out += 1
+            r.inventory_value += Decimal(str(value or 0))
+            r.cogs += Decimal(str(cogs or 0))
+            r.margin += Decimal(str(mg or 0))
+            r.overstock_value += Decimal(str(over or 0))
+            r.pairs_active += int(active or 0)
+            r.pairs_sold += int(sold or 0)
+            r.pairs_selling_out += int(outs or 0)
     for r in [total, *groups.values()]:
         r.inventory_value, r.cogs, r.margin, r.overstock_value = (
             money(r.inventory_value), money(r.cogs), money(r.margin), money(r.overstock_value))
