@@ -62,3 +62,21 @@ def test_the_admin_refuses_a_barcode_with_a_wrong_check_digit(admin_client, cata
     assert Sku.objects.get(pk=sku.pk).name == "矿泉水 550ml 新"
     assert set(AuditEntry.objects.filter(object_type="sku").values_list("action", flat=True)) == {
         "sku.update", "sku.barcode_add"}
+
+
+def test_adding_a_sku_in_the_admin_goes_through_the_service(admin_client, catalog):
+    data = {"code": "NEW-1", "product": catalog.cola.product_id, "name": "新品", "attributes": "{}",
+            "status": "active", "vat_rate": "13.00", "unit": "piece", "price_unit_qty": "1", "list_price": "8.80",
+            "pack_size": "6", "plu": "", "volume_ml": "0",
+            "barcodes-TOTAL_FORMS": "1", "barcodes-INITIAL_FORMS": "0", "barcodes-MIN_NUM_FORMS": "0",
+            "barcodes-MAX_NUM_FORMS": "1000", "barcodes-0-code": "6901234567809", "barcodes-0-kind": "ean13",
+            "store_prices-TOTAL_FORMS": "0", "store_prices-INITIAL_FORMS": "0"}
+    bad = admin_client.post("/admin/catalog/sku/add/", {**data, "vat_rate": "12.00"})
+    assert bad.status_code == 200 and not Sku.objects.filter(code="NEW-1").exists()
+    resp = admin_client.post("/admin/catalog/sku/add/", data)
+    assert resp.status_code == 302, resp.content.decode()[:3000]
+    sku = Sku.objects.get(code="NEW-1")
+    assert sku.list_price == Decimal("8.80") and sku.pack_size == 6
+    assert list(sku.barcodes.values_list("code", flat=True)) == ["6901234567809"]
+    assert PriceChange.objects.get(sku=sku).new_price == Decimal("8.80")
+    assert AuditEntry.objects.filter(object_ref="NEW-1", action="sku.create").count() == 1
