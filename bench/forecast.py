@@ -111,6 +111,7 @@ def main() -> None:
     ap.add_argument("--drivers-sample", type=int, default=1000, help="series for the driver study (0: skip)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--demo", action="store_true", help="also run a seeded demo chain through the database")
+    ap.add_argument("--skip-main", action="store_true", help="only the driver study (and --demo)")
     ap.add_argument("--demo-stores", type=int, default=10)
     ap.add_argument("--demo-skus", type=int, default=300)
     ap.add_argument("--demo-days", type=int, default=400)
@@ -124,14 +125,18 @@ def main() -> None:
     print(f"generated {len(inputs)} series × {args.days} days in {time.perf_counter() - t:.1f} s", flush=True)
 
     out: dict = {"series": len(inputs), "days": args.days, "horizon": args.horizon, "n_windows": args.n_windows}
-    sample = inputs[:: max(1, len(inputs) // args.sample)][: args.sample]
-    for n_jobs in (1, 2):
+    if args.skip_main:
+        inputs = []
+    sample = inputs[:: max(1, len(inputs) // args.sample)][: args.sample] if inputs else []
+    for n_jobs in ((1, 2) if inputs else ()):
         _, wall, cpu = timed(sample, cfg, n_jobs, args.chunk)
         out[f"sample_series_per_second_n_jobs_{n_jobs}"] = round(len(sample) / wall, 2)
         out[f"sample_cpu_ms_per_series_n_jobs_{n_jobs}"] = round(1000 * cpu / len(sample), 1)
         print(f"sample of {len(sample)}: n_jobs={n_jobs}: {len(sample) / wall:.1f} series/s "
               f"(wall {wall:.1f} s, CPU {cpu:.1f} s)", flush=True)
 
+    if not inputs:
+        return after_main(args, out, end)
     res, wall, cpu = timed(inputs, cfg, args.n_jobs, args.chunk)
     agg = aggregate(res)
     print(f"all {len(inputs)} series, n_jobs={args.n_jobs}: {wall:.1f} s wall, {cpu:.1f} s CPU, "
@@ -147,7 +152,10 @@ def main() -> None:
                mase_snaive=agg["mase_snaive"], bias=agg["bias"], bias_snaive=agg["bias_snaive"],
                wape_champion_only=agg["wape_champion"], wape_own_best=agg["wape_best_in_selection"],
                models=agg["models"], classes=agg["classes"])
+    after_main(args, out, end)
 
+
+def after_main(args, out: dict, end: dt.date) -> None:
     if args.drivers_sample:
         study = {}
         for origin in (dt.date(2026, 2, 28), end):
@@ -156,10 +164,13 @@ def main() -> None:
                                      ForecastConfig(horizon=args.horizon, n_windows=args.n_windows, drivers=ALL_DRIVERS),
                                      n_jobs=args.n_jobs))
             study[origin.isoformat()] = {"wape": r["wape"], "wape_snaive": r["wape_snaive"], "bias": r["bias"],
-                                         "drivers": r["drivers"]}
+                                         "drivers": r["drivers"], "by_pattern": r["drivers_by_pattern"]}
             print(f"drivers, origin {origin}: " + ", ".join(
                 f"{g} {d['wape_without']}→{d['wape_with']} ({d['series']} series)" for g, d in sorted(r["drivers"].items())),
                 flush=True)
+            for pattern, table in r["drivers_by_pattern"].items():
+                print(f"    {pattern}: " + ", ".join(f"{g} {d['wape_without']}→{d['wape_with']} ({d['series']})"
+                                                  for g, d in sorted(table.items())), flush=True)
         out["drivers"] = study
 
     if args.demo:

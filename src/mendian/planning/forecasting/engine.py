@@ -315,7 +315,7 @@ def forecast_batch(inputs: list[SeriesInput], cfg: ForecastConfig = ForecastConf
             without = np.maximum(base_last * eff_cv[j].multipliers(p.data, lo_last, n), 0)
             drv["ablation"]["yearly"] = {"active": True,
                                          "abs_err_without": round(float(np.abs(a_last - without[keep]).sum()), 4)}
-        if eff_cv[j].groups() or "yearly" in drv["ablation"]:
+        if any(a["active"] for a in drv["ablation"].values()):
             none = np.maximum(base_last, 0)
             drv["ablation"]["all"] = {"active": True, "abs_err_without": round(float(np.abs(a_last - none[keep]).sum()), 4)}
         fmult = eff_all[j].multipliers(p.data, n, n + h)
@@ -446,22 +446,30 @@ def aggregate(results: list[SeriesResult]) -> dict:
     if mases:
         out["mase"] = _r(float(np.mean(mases)))
         out["mase_snaive"] = _r(float(np.mean(smases)))
-    drivers: dict = {}
-    for r in results:
-        abl = r.drivers.get("ablation", {}) if r.drivers else {}
-        for group, a in abl.items():
-            if not a.get("active"):
-                continue
-            d = drivers.setdefault(group, {"series": 0, "actual": 0.0, "abs_err_with": 0.0, "abs_err_without": 0.0})
-            d["series"] += 1
-            d["actual"] += r.holdout["actual"]
-            d["abs_err_with"] += r.holdout["abs_err"]
-            d["abs_err_without"] += a["abs_err_without"]
-    out["drivers"] = {
-        g: {"series": d["series"],
-            "wape_with": _r(d["abs_err_with"] / d["actual"]) if d["actual"] else None,
-            "wape_without": _r(d["abs_err_without"] / d["actual"]) if d["actual"] else None}
-        for g, d in drivers.items()}
+    def driver_table(rows: list) -> dict:
+        drivers: dict = {}
+        for r in rows:
+            abl = r.drivers.get("ablation", {}) if r.drivers else {}
+            for group, a in abl.items():
+                if not a.get("active"):
+                    continue
+                d = drivers.setdefault(group, {"series": 0, "actual": 0.0, "abs_err_with": 0.0, "abs_err_without": 0.0})
+                d["series"] += 1
+                d["actual"] += r.holdout["actual"]
+                d["abs_err_with"] += r.holdout["abs_err"]
+                d["abs_err_without"] += a["abs_err_without"]
+        return {g: {"series": d["series"],
+                    "wape_with": _r(d["abs_err_with"] / d["actual"]) if d["actual"] else None,
+                    "wape_without": _r(d["abs_err_without"] / d["actual"]) if d["actual"] else None}
+                for g, d in drivers.items()}
+
+    out["drivers"] = driver_table(results)
+    # split by demand pattern: on intermittent series the error measures reward forecasting less than
+    # the mean (the median day sells nothing), so a correct lift can raise their WAPE
+    out["drivers_by_pattern"] = {
+        "smooth_erratic": driver_table([r for r in results if r.demand_class in (classify.SMOOTH, classify.ERRATIC)]),
+        "intermittent_lumpy": driver_table([r for r in results if r.demand_class in (classify.INTERMITTENT,
+                                                                                      classify.LUMPY)])}
     counts: dict[str, int] = {}
     for r in results:
         counts[r.model] = counts.get(r.model, 0) + 1
