@@ -156,7 +156,12 @@ STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 # The console's front-end libraries come from node_modules (npm ci, pinned by package-lock.json).
 NODE_MODULES = PROJECT_DIR / "node_modules"
-STATICFILES_DIRS = [("vendor", NODE_MODULES)] if NODE_MODULES.exists() else []
+# Only the packages' dist folders: WhiteNoise scans every file it serves at start-up.
+STATICFILES_DIRS = [
+    (f"vendor/{pkg}/dist", NODE_MODULES / pkg / "dist")
+    for pkg in ("echarts", "htmx.org")
+    if (NODE_MODULES / pkg / "dist").exists()
+]
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = VAR_DIR / "media"
 

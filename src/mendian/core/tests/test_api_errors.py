@@ -29,9 +29,6 @@ def nothing_written():
     return not StorePrice.objects.exists() and not OutboxEvent.objects.exists() and not AuditEntry.objects.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="ninja 1.7 reports unparsable JSON as HttpError(400, 'Cannot parse request "
-                                       "body'); mendian/api.py maps it to code bad_request. Remove this marker "
-                                       "once _http_error maps it to malformed_json (fix in the platform report).")
 def test_malformed_json_is_400_malformed_json(hq):
     assert error(hq.post("/api/v1/prices", raw='{"sku": "COLA", '), 400)["code"] == "malformed_json"
     assert nothing_written()
