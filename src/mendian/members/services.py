@@ -509,15 +509,16 @@ def _issue(*, template: CouponTemplate, member: Member, source: str, source_ref:
         raise CouponUnavailable("the coupon template is not active", details={"template": template.code})
     if template.valid_to is not None and template.valid_to <= at and not template.valid_days:
         raise CouponUnavailable("the coupon template has ended", details={"template": template.code})
+    # lock order everywhere: the template row, then quota rows (batches lock the same way)
+    if CouponTemplate.objects.filter(Q(total_quota__isnull=True) | Q(issued_count__lt=F("total_quota")),
+                                     pk=template.pk).update(issued_count=F("issued_count") + 1) != 1:
+        raise QuotaExhausted(details={"template": template.code, "total_quota": template.total_quota})
     CouponQuota.objects.bulk_create([CouponQuota(template=template, member=member)], ignore_conflicts=True)
     if CouponQuota.objects.filter(template=template, member=member, issued__lt=template.per_member_limit).update(
             issued=F("issued") + 1) != 1:
         raise QuotaExhausted("this member already holds the most coupons of this template",
                              code="coupon_member_limit", details={"template": template.code,
                                                                   "per_member_limit": template.per_member_limit})
-    if CouponTemplate.objects.filter(Q(total_quota__isnull=True) | Q(issued_count__lt=F("total_quota")),
-                                     pk=template.pk).update(issued_count=F("issued_count") + 1) != 1:
-        raise QuotaExhausted(details={"template": template.code, "total_quota": template.total_quota})
     valid_from, valid_to = domain.coupon_window(issued_at=at, valid_from=template.valid_from,
                                                 valid_to=template.valid_to, valid_days=template.valid_days,
                                                 tz=local_tz())
@@ -531,6 +532,41 @@ def _issue(*, template: CouponTemplate, member: Member, source: str, source_ref:
             if source_ref and Coupon.objects.filter(template=template, member=member, source_ref=source_ref).exists():
                 raise Conflict("issued concurrently", code="coupon_issue_race") from None
     raise Conflict("could not allocate a coupon code")  # pragma: no cover
+
+
+def _issue_bulk(*, template: CouponTemplate, members: Sequence[Member], source: str, source_ref: str,
+                at: dt.datetime) -> int:
+    """Issue one coupon of ``template`` to each of ``members`` in a handful of statements (batches).
+
+    Same guarantees as ``_issue``: the template row and the members' quota rows are locked (ordered),
+    then per-member limits and the remaining total quota decide who gets one; members already holding
+    this ``source_ref`` are skipped. Returns the number issued."""
+    if not members or not template.active:
+        return 0
+    tpl = CouponTemplate.objects.select_for_update().get(pk=template.pk)
+    if tpl.valid_to is not None and tpl.valid_to <= at and not tpl.valid_days:
+        return 0
+    ids = [m.pk for m in members]
+    holding = set(Coupon.objects.filter(template=tpl, member_id__in=ids, source_ref=source_ref)
+                  .values_list("member_id", flat=True))
+    CouponQuota.objects.bulk_create([CouponQuota(template=tpl, member_id=i) for i in ids], ignore_conflicts=True)
+    used = dict(CouponQuota.objects.select_for_update().filter(template=tpl, member_id__in=ids).order_by("member_id")
+                .values_list("member_id", "issued"))
+    eligible = [i for i in ids if i not in holding and used.get(i, 0) < tpl.per_member_limit]
+    if tpl.total_quota is not None:
+        eligible = eligible[:max(0, tpl.total_quota - tpl.issued_count)]
+    if not eligible:
+        return 0
+    CouponQuota.objects.filter(template=tpl, member_id__in=eligible).update(issued=F("issued") + 1)
+    if CouponTemplate.objects.filter(Q(total_quota__isnull=True) | Q(total_quota__gte=F("issued_count") + len(eligible)),
+                                     pk=tpl.pk).update(issued_count=F("issued_count") + len(eligible)) != 1:
+        raise IntegrityError("total quota moved under the lock")  # pragma: no cover - the row is locked
+    valid_from, valid_to = domain.coupon_window(issued_at=at, valid_from=tpl.valid_from, valid_to=tpl.valid_to,
+                                                valid_days=tpl.valid_days, tz=local_tz())
+    Coupon.objects.bulk_create([Coupon(code=_new_code("C", 15), template=tpl, member_id=i, source=source,
+                                       source_ref=source_ref, valid_from=valid_from, valid_to=valid_to, issued_at=at)
+                                for i in eligible])
+    return len(eligible)
 
 
 def _template(code: str) -> CouponTemplate:
@@ -698,16 +734,22 @@ def coupon_batch_step(*, batch_id: int, chunk: int = BATCH_CHUNK) -> CouponBatch
             return CouponBatch.objects.get(pk=batch_id)
         batch = CouponBatch.objects.select_related("template").get(pk=batch_id)
         members = list(_batch_targets(batch).filter(pk__gt=batch.cursor).order_by("pk")[:chunk])
-        issued = skipped = 0
         now = timezone.now()
-        for m in members:
-            try:
-                with transaction.atomic():
-                    _issue(template=batch.template, member=m, source=Coupon.Source.BATCH, source_ref=batch.number,
-                           at=now)
-                issued += 1
-            except (QuotaExhausted, CouponUnavailable):
-                skipped += 1
+        try:
+            with transaction.atomic():
+                issued = _issue_bulk(template=batch.template, members=members, source=Coupon.Source.BATCH,
+                                     source_ref=batch.number, at=now)
+        except IntegrityError:  # a coupon code collided, or a concurrent issue: one by one instead
+            issued = 0
+            for m in members:
+                try:
+                    with transaction.atomic():
+                        _issue(template=batch.template, member=m, source=Coupon.Source.BATCH,
+                               source_ref=batch.number, at=now)
+                    issued += 1
+                except (QuotaExhausted, CouponUnavailable):
+                    pass
+        skipped = len(members) - issued
         done = len(members) < chunk
         CouponBatch.objects.filter(pk=batch_id).update(
             cursor=members[-1].pk if members else batch.cursor, processed=F("processed") + len(members),

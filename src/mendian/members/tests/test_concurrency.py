@@ -91,3 +91,22 @@ def test_same_mobile_registered_concurrently_makes_one_member():
     assert (len(made), len(dup)) == (1, 7)
     assert {d.member_code for d in dup} == {made[0].code}
     assert Member.objects.count() == 1
+
+
+def test_batch_racing_claims_never_over_issues_the_total_quota():
+    CouponTemplateFactory(code="MIX", total_quota=25, per_member_limit=1)
+    members = [MemberFactory() for _ in range(60)]
+    claimers = members[:20]
+
+    def work(i: int):
+        if i == 0:
+            b = services.coupon_batch_create(actor="hq", template_code="MIX",
+                                             member_codes=[m.code for m in members[10:]])
+            return b
+        return services.coupon_claim(member=claimers[i - 1], template_code="MIX")
+
+    results = run_threads(21, work)
+    unexpected = [r for r in results if isinstance(r, Exception) and not isinstance(r, QuotaExhausted)]
+    assert unexpected == []
+    assert CouponTemplate.objects.get(code="MIX").issued_count == 25 == Coupon.objects.count()
+    assert Coupon.objects.values("member").distinct().count() == 25
