@@ -61,6 +61,27 @@ def tier_rates() -> dict[str, Decimal]:
             for code, pct in Tier.objects.filter(discount_percent__gt=0).values_list("code", "discount_percent")}
 
 
+@dataclass(frozen=True)
+class MemberBenefits:
+    tier: str
+    discount_percent: Decimal
+    member_prices: bool
+    points_multiplier: Decimal
+    free_shipping: bool
+
+
+def member_benefits(member_code: str) -> MemberBenefits | None:
+    """The member's tier benefits, for the cart (free shipping) and the till's display."""
+    m = Member.objects.select_related("tier").filter(code=member_code).first()
+    if m is None:
+        return None
+    t = m.tier
+    if t is None:
+        return MemberBenefits("", Decimal(0), False, Decimal(1), False)
+    return MemberBenefits(t.code, Decimal(t.discount_percent), t.member_prices, Decimal(t.points_multiplier),
+                          t.free_shipping)
+
+
 def region_path(location: Location) -> tuple[str, ...]:
     """The location's region codes from the root down (e.g. ('HQ', 'YN', 'KM'))."""
     regions = {pk: (code, parent) for pk, code, parent in Region.objects.values_list("pk", "code", "parent_id")}

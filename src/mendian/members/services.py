@@ -371,10 +371,11 @@ def points_refund_clawback(*, member: Member | str, order_number: str, refunded_
         raise InvalidInput("amounts must be positive", details={"field": "refunded_amount"})
     Member.objects.filter(pk=m.pk).update(points_balance=F("points_balance"))  # lock the member first
     rows = list(PointsEntry.objects.filter(member=m, order_number=order_number))
-    if refund_number and any(r.kind == PointsEntry.Kind.CLAWBACK and r.note == refund_number for r in rows):
-        prior = [r for r in rows if r.note == refund_number]
+    prior = [r for r in rows if refund_number and r.note.split(" ")[0] == refund_number]
+    if any(r.kind == PointsEntry.Kind.CLAWBACK for r in prior):
+        short = sum(int(r.note.split("uncollected=")[1]) for r in prior if "uncollected=" in r.note)
         return RefundPointsResult(-sum(r.points for r in prior if r.kind == PointsEntry.Kind.CLAWBACK),
-                                  sum(r.points for r in prior if r.kind == PointsEntry.Kind.REDEEM_REFUND), 0)
+                                  sum(r.points for r in prior if r.kind == PointsEntry.Kind.REDEEM_REFUND), short)
     earned = sum(r.points for r in rows if r.kind == PointsEntry.Kind.EARN)
     redeemed = -sum(r.points for r in rows if r.kind == PointsEntry.Kind.REDEEM)
     clawed = -sum(r.points for r in rows if r.kind == PointsEntry.Kind.CLAWBACK)

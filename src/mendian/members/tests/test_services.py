@@ -162,8 +162,12 @@ def test_clawback_never_overdraws_and_records_what_was_uncollected():
     services.member_order_paid(member_code=m.code, order_number="SO1", amount=Decimal("200"))
     services.points_redeem(member=m, order_number="SO2", points=150)
     r = services.points_refund_clawback(member=m, order_number="SO1", refunded_amount=Decimal("200"),
-                                        original_amount=Decimal("200"))
+                                        original_amount=Decimal("200"), refund_number="RF1")
     assert (r.clawed_back, r.uncollected) == (50, 150)
+    again = services.points_refund_clawback(member=m, order_number="SO1", refunded_amount=Decimal("200"),
+                                            original_amount=Decimal("200"), refund_number="RF1")
+    assert (again.clawed_back, again.uncollected) == (50, 150)
+    assert PointsEntry.objects.filter(kind="clawback").count() == 1
     m.refresh_from_db()
     assert m.points_balance == 0
     _ledger_ok()
@@ -325,3 +329,20 @@ def test_ledger_check_job_counts_mismatches():
     assert jobs.points_ledger_check() == 0
     Member.objects.filter(pk=m.pk).update(points_balance=99)
     assert jobs.points_ledger_check() == 1
+
+
+def test_promotion_issues_a_coupon_once_per_order_and_benefits_read_the_tier():
+    _, silver, _ = standard_tiers()
+    silver.free_shipping = True
+    silver.save()
+    m = MemberFactory(tier=silver)
+    CouponTemplateFactory(code="RETURN20", claimable=False)
+    a = services.coupon_issue_for_promotion(template_code="RETURN20", member=m.code, promotion_code="P1",
+                                            order_number="SO1")
+    b = services.coupon_issue_for_promotion(template_code="RETURN20", member=m.code, promotion_code="P1",
+                                            order_number="SO1")
+    assert a.pk == b.pk and (a.source, a.source_ref) == ("promotion", "P1:SO1")
+    assert Coupon.objects.count() == 1
+    assert selectors.member_benefits(m.code) == selectors.MemberBenefits("SILVER", Decimal("5.00"), False,
+                                                                         Decimal("1.50"), True)
+    assert selectors.member_benefits("NOPE") is None
