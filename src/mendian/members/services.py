@@ -791,3 +791,25 @@ def coupons_birthday(*, today: dt.date | None = None) -> int:
         except (QuotaExhausted, CouponUnavailable):
             continue
     return issued
+
+
+DEFAULT_TIERS = [("NORMAL", "普卡", "Standard", 0, "0", "1"), ("SILVER", "银卡", "Silver", 1000, "2", "1.2"),
+                 ("GOLD", "金卡", "Gold", 5000, "5", "1.5"), ("DIAMOND", "钻石卡", "Diamond", 20000, "8", "2")]
+
+
+@transaction.atomic
+def members_defaults_ensure() -> dict[str, int]:
+    """Standard tiers (普卡/银卡/金卡/钻石卡), 1 point per yuan and 100 points = ¥1, unless set up already."""
+    from .models import PointsSettings
+
+    made = {"tiers": 0, "earn_rules": 0}
+    if not Tier.objects.exists():
+        Tier.objects.bulk_create([Tier(code=c, name_zh=zh, name_en=en, threshold=th, discount_percent=Decimal(d),
+                                       points_multiplier=Decimal(mult), free_shipping=th >= 5000)
+                                  for c, zh, en, th, d, mult in DEFAULT_TIERS])
+        made["tiers"] = len(DEFAULT_TIERS)
+    if not EarnRule.objects.exists():
+        EarnRule.objects.create(name="每消费1元积1分 1 point per yuan", points_per_yuan=Decimal("1"))
+        made["earn_rules"] = 1
+    PointsSettings.current()
+    return made

@@ -15,6 +15,7 @@ from mendian.members.models import (
     EarnRule,
     Member,
     PointsEntry,
+    Tier,
     TierChange,
 )
 from mendian.org.tests.factories import LocationFactory, RegionFactory
@@ -346,3 +347,16 @@ def test_promotion_issues_a_coupon_once_per_order_and_benefits_read_the_tier():
     assert selectors.member_benefits(m.code) == selectors.MemberBenefits("SILVER", Decimal("5.00"), False,
                                                                          Decimal("1.50"), True)
     assert selectors.member_benefits("NOPE") is None
+
+
+def test_check_command_and_defaults():
+    from django.core.management import CommandError, call_command
+
+    call_command("members", "defaults")
+    call_command("members", "defaults")
+    assert list(Tier.objects.values_list("code", flat=True)) == ["NORMAL", "SILVER", "GOLD", "DIAMOND"]
+    m = _member_with_points(10)
+    call_command("members", "check")
+    Member.objects.filter(pk=m.pk).update(points_balance=11)
+    with pytest.raises(CommandError):
+        call_command("members", "check")
