@@ -266,7 +266,9 @@ def cpu_snapshot(pids: list[int]) -> dict[int, float]:
 
 
 def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
-    return sum(after[p] - before.get(p, 0.0) for p in after)
+    """CPU seconds used between the snapshots by processes alive at both (a backend that ended in
+    between is not counted: the figure is then a lower bound)."""
+    return sum(after[p] - before[p] for p in after if p in before and after[p] >= before[p] > 0)
 
 
 def drive(host: str, port: int, tokens: dict[str, str], skus: list[tuple[str, Decimal]], *, clients: int,
@@ -397,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
                 dpids = db_backend_pids(args.pg, args.db)
                 return {"spids": spids, "dpids": dpids, "s0": cpu_snapshot(spids), "d0": cpu_snapshot(dpids),
                         "load0": os.getloadavg()[0]}
-            return {"server_s": cpu_used(prev["s0"], cpu_snapshot(prev["spids"])),
+            return {**({"server_s": cpu_used(prev["s0"], cpu_snapshot(prev["spids"]))} if prev["spids"] else {}),
                     "db_s": cpu_used(prev["d0"], cpu_snapshot(prev["dpids"])),
                     "load": round((prev["load0"] + os.getloadavg()[0]) / 2, 1)}
 
@@ -415,7 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     per_order = {}
     if res["orders"] and cpu:
         per_order = {k: round(cpu[k] / res["orders"] * 1000, 2) for k in ("server_s", "db_s", "client_s") if k in cpu}
-        print(f"CPU per order: server {per_order.get('server_s', 0):.2f} ms (Python, all workers), "
+        server = f"{per_order['server_s']:.2f} ms" if "server_s" in per_order else "n/a (not started here)"
+        print(f"CPU per order: server {server} (Python, all workers), "
               f"database {per_order.get('db_s', 0):.2f} ms, load generator {per_order.get('client_s', 0):.2f} ms; "
               f"load average {cpu.get('load')} on {os.cpu_count()} cores")
     for e in res["error_samples"]:
