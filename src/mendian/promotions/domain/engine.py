@@ -58,6 +58,9 @@ from .model import (
 )
 
 INVALID = 1 << 62
+# a guard for pathological carts: past this many evaluated combinations the search stops and the
+# result says exact=False (the bench counts how often; it never happened on the realistic mix)
+MAX_EVALUATIONS = 20000
 THRESHOLD_KINDS = frozenset({Kind.AMOUNT_OFF, Kind.SPEND_PERCENT, Kind.GIFT, Kind.ADDON})
 
 
@@ -386,7 +389,7 @@ def _respread(old: tuple, discount: int, puq: int, uncapped: tuple) -> tuple:
     return tuple((c, pr) for pr, c in sorted(out.items(), reverse=True))
 
 
-def _evaluate(p: _Problem, assigned: dict[int, tuple[int, ...]]) -> _Eval:
+def _evaluate(p: _Problem, assigned: dict[int, tuple[int, ...]], coupons: list[_Coupon] | None = None) -> _Eval:
     n = len(p.skus)
     # layer 1: item prices
     segs: list[tuple] = [((p.qty[i], p.price[i]),) for i in range(n)]
@@ -469,23 +472,28 @@ def _evaluate(p: _Problem, assigned: dict[int, tuple[int, ...]]) -> _Eval:
             blocked_c |= touched
         if not r.with_points:
             blocked_p |= touched
-    best_c: tuple[int, str] | None = None
-    best_cp: _Coupon | None = None
-    best_parts: dict[int, int] = {}
-    for c in p.coupons:
-        d, parts = _coupon_discount(c, remaining, blocked_c, p)
-        if d > 0 and (best_c is None or (-d, c.code) < best_c):
-            best_c, best_cp, best_parts = (-d, c.code), c, parts
+    # the coupon that gives the lowest total (a bigger coupon can lose a free-shipping threshold);
+    # at equal totals the smaller coupon value, so the customer keeps the better coupon
+    base_goods = sum(remaining)
+    choice: tuple | None = None
+    for c in [None, *(p.coupons if coupons is None else coupons)]:
+        d, parts = (0, {}) if c is None else _coupon_discount(c, remaining, blocked_c, p)
+        if c is not None and d <= 0:
+            continue
+        goods_c = base_goods - d
+        ship_c = None
+        if p.shipping > 0:
+            ship_c = next((sc for sc in p.ship_coupons if goods_c >= sc.threshold), None)
+        total_c = goods_c + p.shipping - (p.shipping if ship_c is not None else 0)
+        rank = (total_c, d, c.code if c is not None else "")
+        if choice is None or rank < choice[0]:
+            choice = (rank, c, parts, ship_c)
+    assert choice is not None
+    _, best_cp, best_parts, ship_cp = choice
     for i, d in best_parts.items():
         remaining[i] -= d
     goods = sum(remaining)
-    ship_cp = None
-    ship_discount = 0
-    if p.shipping > 0:
-        for c in p.ship_coupons:
-            if goods >= c.threshold:
-                ship_cp, ship_discount = c, p.shipping
-                break
+    ship_discount = p.shipping if ship_cp is not None else 0
     total = goods + p.shipping - ship_discount
     # layer 4: points, a tender
     pts_used, pts_value, pts_parts = _points(p, remaining, blocked_p)
@@ -555,10 +563,10 @@ def _upper_bound(p: _Problem, k: int) -> tuple[int, int]:
     return d, g
 
 
-def _coupon_ub(p: _Problem) -> int:
+def _coupon_ub(p: _Problem, coupons: list[_Coupon] | None = None) -> int:
     best = 0
     rem = list(p.listed)
-    for c in p.coupons:
+    for c in (p.coupons if coupons is None else coupons):
         if c.kind == CouponKind.ITEM:
             best = max(best, max((div_half_up(rem[i], p.qty[i]) if p.puq[i] == 1 else rem[i]) for i in c.lines))
         elif c.kind == CouponKind.PERCENT:
@@ -595,23 +603,31 @@ def _consumption_orders(p: _Problem, chosen: list[int]) -> Iterable[dict[int, tu
             continue
         found: dict[tuple, dict[int, tuple[int, ...]]] = {}
 
-        def walk(order: list[int], taken: dict[int, frozenset[int]], rest: list[int], comp=comp, found=found) -> None:
-            if not rest:
-                sig = tuple(sorted(taken.items()))
-                found.setdefault(tuple((k, tuple(sorted(v))) for k, v in sig),
-                                 {k: tuple(sorted(v)) for k, v in taken.items()})
-                return
-            for k in rest:
-                blocked: set[int] = set()
-                for j in order:
-                    if j in p.conflicts[k]:
-                        blocked |= taken[j]
-                mine = p.eligible[k] - blocked
-                if not mine:
-                    continue
-                walk(order + [k], {**taken, k: mine}, [x for x in rest if x != k])
+        visited: set[frozenset] = set()
 
-        walk([], {}, comp)
+        def avail(k: int, taken: dict[int, frozenset[int]]) -> frozenset[int]:
+            blocked: set[int] = set()
+            for j, lines in taken.items():
+                if j in p.conflicts[k]:
+                    blocked |= lines
+            return p.eligible[k] - blocked
+
+        def walk(taken: dict[int, frozenset[int]], rest: list[int], found=found, visited=visited) -> None:
+            state = frozenset(taken.items())
+            if state in visited:
+                return
+            visited.add(state)
+            if not rest:
+                sig = tuple((k, tuple(sorted(v))) for k, v in sorted(taken.items()))
+                found.setdefault(sig, {k: tuple(sorted(v)) for k, v in taken.items()})
+                return
+            options = {k: avail(k, taken) for k in rest}
+            if any(not v for v in options.values()):
+                return  # some rule can no longer keep a line: not a combination of this set
+            for k in rest:
+                walk({**taken, k: options[k]}, [x for x in rest if x != k])
+
+        walk({}, comp)
         if not found:
             return
         per_comp.append([found[s] for s in sorted(found)])
@@ -622,7 +638,18 @@ def _consumption_orders(p: _Problem, chosen: list[int]) -> Iterable[dict[int, tu
         yield out
 
 
-def _search(p: _Problem) -> tuple[_Eval, int]:
+def _tier_of(r: PRule, x: int) -> tuple:
+    """Which step of its thresholds rule ``r`` reaches with ``x`` fen counted."""
+    if x < r.min_amount:
+        return (0,)
+    if r.kind == "amount_off" and r.every:
+        return (1, x // r.every)
+    if r.kind == "gift" and r.repeat and r.min_amount:
+        return (1, x // r.min_amount)
+    return (1, sum(1 for th, _ in r.ladder if x >= th))
+
+
+def _search(p: _Problem, max_evaluations: int = MAX_EVALUATIONS) -> tuple[_Eval, int, bool]:
     ids = sorted(p.rules, key=lambda k: p.rules[k].rank)
     ub: dict[int, int] = {}
     useful = []
@@ -632,19 +659,39 @@ def _search(p: _Problem) -> tuple[_Eval, int]:
         if d > 0 or g > 0:
             useful.append(k)
     coupon_ub = _coupon_ub(p)
+    useful_set = set(useful)
+    # a coupon threshold is "live" when it is reachable at regular prices but the rules could push the
+    # covered amount below it; only then may including a rule cost the customer the coupon
     threshold_coupon_lines: set[int] = set()
+    usable_coupon_lines: set[int] = set()
     for c in p.coupons:
+        listed_c = sum(p.listed[i] for i in c.lines)
+        if c.kind in (CouponKind.THRESHOLD, CouponKind.PERCENT) and listed_c < c.threshold:
+            continue
+        usable_coupon_lines.update(c.lines)
         if c.threshold > 0 and c.kind in (CouponKind.THRESHOLD, CouponKind.PERCENT):
-            threshold_coupon_lines.update(c.lines)
-    any_coupon_lines = set().union(*(c.lines for c in p.coupons)) if p.coupons else set()
-    ship_threshold = any(c.threshold > 0 for c in p.ship_coupons) and p.shipping > 0
+            cl = set(c.lines)
+            low = listed_c - sum(ub[k] for k in useful if p.eligible[k] & cl)
+            if low < c.threshold:
+                threshold_coupon_lines |= cl
+    subtotal = sum(p.listed)
+    ship_threshold = p.shipping > 0 and any(
+        c.threshold > 0 and subtotal >= c.threshold > subtotal - sum(ub.values()) - coupon_ub for c in p.ship_coupons)
+    # a threshold rule is "live" when lower item prices could drop it to a lower tier
+    item_ids = [k for k in useful if p.rules[k].kind in ("special_price", "tier_price")]
     threshold_rule_lines: set[int] = set()
     for k in useful:
-        if p.rules[k].threshold_kind:
-            threshold_rule_lines |= p.eligible[k]
+        r = p.rules[k]
+        if not r.threshold_kind or not item_ids:
+            continue
+        base = [i for i in p.eligible[k] if r.kind != "addon" or p.skus[i] not in r.addon_skus]
+        high = sum(p.listed[i] for i in base)
+        bl = set(base)
+        low = high - sum(ub[j] for j in item_ids if p.eligible[j] & bl)
+        if _tier_of(r, low) != _tier_of(r, high):
+            threshold_rule_lines |= bl
 
     forced, optional = [], []
-    useful_set = set(useful)
     for k in useful:
         r = p.rules[k]
         el = p.eligible[k]
@@ -653,46 +700,133 @@ def _search(p: _Problem) -> tuple[_Eval, int]:
             hurts = True
         if not hurts and el & threshold_coupon_lines:
             hurts = True
-        if not hurts and not r.with_coupons and el & any_coupon_lines:
+        if not hurts and not r.with_coupons and el & usable_coupon_lines:
             hurts = True
         if not hurts and ship_threshold:
             hurts = True
         (optional if hurts else forced).append(k)
-    optional.sort(key=lambda k: (-ub[k], p.rules[k].rank))
-    subtotal = sum(p.listed)
-    ship_lb = 0 if p.ship_coupons else p.shipping
 
-    best: list[_Eval | None] = [None]
     count = [0]
-    forced_ub = sum(ub[k] for k in forced)
-    suffix_ub = [0] * (len(optional) + 1)
-    for pos in range(len(optional) - 1, -1, -1):
-        suffix_ub[pos] = suffix_ub[pos + 1] + ub[optional[pos]]
+    exact = [True]
+    if not optional:
+        ev = _evaluate(p, {k: tuple(sorted(p.eligible[k])) for k in forced})
+        return ev, 1, True
 
-    def leaf(chosen: list[int]) -> None:
-        for assigned in _consumption_orders(p, forced + chosen):
-            ev = _evaluate(p, assigned)
-            count[0] += 1
-            if ev.key[0] != INVALID and (best[0] is None or ev.key < best[0].key):
-                best[0] = ev
-
-    def dfs(pos: int, chosen: list[int], chosen_ub: int) -> None:
-        if best[0] is not None:
-            lb = max(0, subtotal - forced_ub - chosen_ub - suffix_ub[pos] - coupon_ub) + ship_lb
-            if lb > best[0].total:
-                return
-        if pos == len(optional):
-            leaf(chosen)
-            return
-        k = optional[pos]
-        dfs(pos + 1, chosen + [k], chosen_ub + ub[k])
-        dfs(pos + 1, chosen, chosen_ub)
-
-    dfs(0, [], 0)
-    if best[0] is None:  # every consumption order left some rule without lines: price without rules
-        best[0] = _evaluate(p, {})
+    # The objective is a sum over lines once the coupon is fixed, so optional rules that share no
+    # line (and no coupon threshold, cap or rounding) are independent: for each coupon choice, solve
+    # each group of line-sharing rules by branch and bound with the others held, then combine.
+    options: list[list[_Coupon]] = [[]] + [[c] for c in p.coupons if set(c.lines) & usable_coupon_lines]
+    best: _Eval | None = None
+    for opt in options:
+        ev = _solve_with_coupon(p, forced, optional, ub, opt, ship_threshold, count, exact, max_evaluations)
+        if ev is not None and ev.key[0] != INVALID and (best is None or ev.key < best.key):
+            best = ev
+    if best is None:
+        best = _evaluate(p, {})
         count[0] += 1
-    return best[0], count[0]
+    return best, count[0], exact[0]
+
+
+def _components(p: _Problem, optional: list[int], coupon: _Coupon | None, ub: dict[int, int],
+                merge_all: bool) -> list[list[int]]:
+    parent = {k: k for k in optional}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    by_line: dict[int, int] = {}
+    for k in optional:
+        for i in p.eligible[k]:
+            if i in by_line:
+                union(k, by_line[i])
+            else:
+                by_line[i] = k
+    if merge_all:
+        for k in optional[1:]:
+            union(optional[0], k)
+    elif coupon is not None:
+        cl = set(coupon.lines)
+        touching = [k for k in optional if p.eligible[k] & cl]
+        robust = False
+        if coupon.kind in (CouponKind.THRESHOLD, CouponKind.NO_THRESHOLD):
+            blockers = set()
+            for k in p.rules:
+                if not p.rules[k].with_coupons:
+                    blockers |= p.eligible[k]
+            low = sum(p.listed[i] for i in cl if i not in blockers) - sum(ub[k] for k in p.rules if p.eligible[k] & cl)
+            robust = low >= max(coupon.amount, coupon.threshold)
+        if not robust:
+            for k in touching[1:]:
+                union(touching[0], k)
+    comps: dict[int, list[int]] = {}
+    for k in optional:
+        comps.setdefault(find(k), []).append(k)
+    return [comps[r] for r in sorted(comps)]
+
+
+def _solve_with_coupon(p: _Problem, forced: list[int], optional: list[int], ub: dict[int, int],
+                       coupons: list[_Coupon], ship_threshold: bool, count: list[int], exact: list[bool],
+                       max_evaluations: int) -> _Eval | None:
+    coupon = coupons[0] if coupons else None
+    comps = _components(p, optional, coupon, ub, merge_all=ship_threshold)
+    subtotal = sum(p.listed)
+    coupon_ub = _coupon_ub(p, coupons)
+    ship_lb = 0 if p.ship_coupons else p.shipping
+    chosen_by_comp: list[list[int]] = [list(c) for c in comps]  # start: everything in
+    total_ub = sum(ub[k] for k in forced) + sum(ub[k] for k in optional)
+
+    def evaluate(all_chosen: list[int]) -> _Eval | None:
+        best_here = None
+        for assigned in _consumption_orders(p, forced + all_chosen):
+            ev = _evaluate(p, assigned, coupons)
+            count[0] += 1
+            if ev.key[0] != INVALID and (best_here is None or ev.key < best_here.key):
+                best_here = ev
+        return best_here
+
+    for ci, comp in enumerate(comps):
+        others = [k for cj, ch in enumerate(chosen_by_comp) if cj != ci for k in ch]
+        others_ub = total_ub - sum(ub[k] for k in comp) - sum(ub[k] for cj, c in enumerate(comps) if cj != ci
+                                                               for k in c if k not in chosen_by_comp[cj])
+        comp_sorted = sorted(comp, key=lambda k: (-ub[k], p.rules[k].rank))
+        suffix = [0] * (len(comp_sorted) + 1)
+        for pos in range(len(comp_sorted) - 1, -1, -1):
+            suffix[pos] = suffix[pos + 1] + ub[comp_sorted[pos]]
+        best: list[tuple[_Eval, list[int]] | None] = [None]
+
+        def dfs(pos: int, chosen: list[int], chosen_ub: int, comp_sorted=comp_sorted, suffix=suffix,
+                others=others, others_ub=others_ub, best=best) -> None:
+            if not exact[0]:
+                return
+            if best[0] is not None:
+                lb = max(0, subtotal - others_ub - chosen_ub - suffix[pos] - coupon_ub) + ship_lb
+                if lb > best[0][0].total:
+                    return
+            if pos == len(comp_sorted):
+                if count[0] >= max_evaluations:
+                    exact[0] = False
+                    return
+                ev = evaluate(others + chosen)
+                if ev is not None and (best[0] is None or ev.key < best[0][0].key):
+                    best[0] = (ev, list(chosen))
+                return
+            k = comp_sorted[pos]
+            dfs(pos + 1, chosen + [k], chosen_ub + ub[k])
+            dfs(pos + 1, chosen, chosen_ub)
+
+        dfs(0, [], 0)
+        if best[0] is None:
+            return None
+        chosen_by_comp[ci] = best[0][1]
+    return evaluate([k for ch in chosen_by_comp for k in ch])
 
 
 # ---- result ----------------------------------------------------------------------------------
@@ -702,11 +836,11 @@ def apply_promotions(cart: CartSnapshot, rules: RuleBook | Iterable[Rule]) -> Pr
     """Price ``cart`` under ``rules`` (the active promotions) — the customer's best combination."""
     book = rules if isinstance(rules, RuleBook) else RuleBook(list(rules))
     p, not_applied, _ = _build(cart, book)
-    ev, searched = _search(p)
-    return _result(p, ev, not_applied, searched)
+    ev, searched, exact = _search(p)
+    return _result(p, ev, not_applied, searched, exact)
 
 
-def _result(p: _Problem, ev: _Eval, not_applied: list[NotApplied], searched: int) -> PricingResult:
+def _result(p: _Problem, ev: _Eval, not_applied: list[NotApplied], searched: int, exact: bool = True) -> PricingResult:
     cart = p.cart
     n = len(cart.lines)
     adjs: list[list[Adjustment]] = [[] for _ in range(n)]
@@ -785,7 +919,7 @@ def _result(p: _Problem, ev: _Eval, not_applied: list[NotApplied], searched: int
         shipping_fee=from_fen(p.shipping), shipping_discount=from_fen(ev.ship_discount), total=from_fen(total),
         points_used=ev.points_used, points_value=from_fen(ev.points_value), payable=from_fen(total - ev.points_value),
         applied=tuple(applied), not_applied=tuple(not_applied), coupons_used=tuple(coupons_used), gifts=gifts,
-        hints=tuple(_hints(p, ev, applied_ids)), notes=ev.flash_notes, searched=searched,
+        hints=tuple(_hints(p, ev, applied_ids)), notes=ev.flash_notes, searched=searched, exact=exact,
     )
 
 

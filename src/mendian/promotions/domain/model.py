@@ -315,3 +315,4 @@ class PricingResult:
     hints: tuple[Hint, ...]
     notes: tuple[str, ...] = ()
     searched: int = 0           # combinations evaluated (for the benchmark and the docs)
+    exact: bool = True          # False only when the search hit its guard (MAX_EVALUATIONS)
