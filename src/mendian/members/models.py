@@ -85,6 +85,7 @@ class GrowthEntry(models.Model):
     order_number = models.CharField(max_length=40)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     growth = models.IntegerField()
+    growth_refunded = models.IntegerField(default=0, help_text="growth taken back by refunds of this order")
     store_code = models.CharField(max_length=16, blank=True, default="")
     channel = models.CharField(max_length=16, blank=True, default="")
     at = models.DateTimeField()

@@ -146,7 +146,7 @@ def member_lookup_record(*, actor: Any, mobile: str, found: str | None) -> None:
 
 def _window_growth(member: Member, at: dt.datetime) -> int:
     return GrowthEntry.objects.filter(member=member, at__gt=at - GROWTH_WINDOW, at__lte=at).aggregate(
-        s=Sum("growth"))["s"] or 0
+        s=Sum(F("growth") - F("growth_refunded")))["s"] or 0
 
 
 def _change_tier(member: Member, new_code: str, reason: str, growth: int, at: dt.datetime, actor: Any) -> None:
@@ -358,7 +358,7 @@ def points_refund_clawback(*, member: Member | str, order_number: str, refunded_
                            original_amount: Decimal, refund_number: str = "", at: dt.datetime | None = None,
                            actor: Any = "sales") -> RefundPointsResult:
     """A refund of ``refunded_amount`` of an order originally ``original_amount``: take back the same
-    share of the points the order earned and give back the same share of the points it redeemed
+    share of the points and growth value the order earned and give back the same share of the points it redeemed
     (cumulative over partial refunds, so two half refunds move exactly what one full refund would).
 
     Idempotent per ``refund_number`` when given. Clawback never takes the balance below zero: what the
@@ -397,6 +397,12 @@ def points_refund_clawback(*, member: Member | str, order_number: str, refunded_
     if take:
         Member.objects.filter(pk=m.pk, points_balance__gte=take).update(points_balance=F("points_balance") - take)
         _take_lots(m, take, prefer_order=order_number)
+    growth_row = GrowthEntry.objects.filter(member=m, order_number=order_number).first()
+    if growth_row is not None:  # growth value goes back in the same share (a tier falls only at review)
+        g = domain.proportional_due(growth_row.growth, cumulative, original_amount, growth_row.growth_refunded)
+        if g:
+            GrowthEntry.objects.filter(pk=growth_row.pk).update(growth_refunded=F("growth_refunded") + g)
+            Member.objects.filter(pk=m.pk, growth_value__gte=g).update(growth_value=F("growth_value") - g)
     note = refund_number + (f" uncollected={short}" if short else "")
     PointsEntry.objects.create(member=m, kind=PointsEntry.Kind.CLAWBACK, points=-take, order_number=order_number,
                                amount=refunded_amount, note=note[:200], at=at)

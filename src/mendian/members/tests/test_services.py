@@ -153,6 +153,8 @@ def test_refund_claws_back_earned_and_returns_redeemed_proportionally():
     assert (r2.clawed_back, r2.returned) == (222, 400)
     m.refresh_from_db()
     assert m.points_balance == 1000  # back to where it was before the order
+    assert m.growth_value == 0
+    assert services._window_growth(m, timezone.now()) == 0
     _ledger_ok()
 
 
