@@ -1,6 +1,6 @@
 """Order events → members: growth value and points when an order is paid, proportional clawback and
 return of redeemed points on a refund, coupons and points given back when an order is cancelled or
-fully refunded. Every handler is idempotent (per order, per refund number), so at-least-once
+fully refunded, or expires unpaid. Every handler is idempotent (per order, per refund number), so at-least-once
 delivery is safe; a business refusal (unknown member, …) is logged and never blocks the partition.
 
 The member comes from the payload's ``member`` (or ``member_code``) or, failing that, from the
@@ -106,4 +106,10 @@ def on_order_refunded(event: OutboxEvent) -> None:
 
 @subscriber("order.cancelled", name="members.order_cancelled")
 def on_order_cancelled(event: OutboxEvent) -> None:
+    _handle(_cancelled, event)
+
+
+@subscriber("order.expired", name="members.order_expired")
+def on_order_expired(event: OutboxEvent) -> None:
+    """An unpaid order lapsed: its coupons and redeemed points come back (nothing was earned)."""
     _handle(_cancelled, event)

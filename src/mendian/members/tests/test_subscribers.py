@@ -70,3 +70,18 @@ def test_events_without_a_known_member_change_nothing():
     _setup()
     subscribers.on_order_paid(_event("order.paid", number="SO9", total="10.00", member="NOPE", lines=[]))
     assert Member.objects.get().orders_count == 0
+
+
+def test_expired_unpaid_order_gives_back_coupon_and_points():
+    m = _setup()
+    CouponTemplateFactory(code="Q")
+    c = services.coupon_claim(member=m, template_code="Q")
+    services.coupon_redeem(coupon_code=c.code, order_number="SO7")
+    services.points_redeem(member=m, order_number="SO7", points=500)
+    ev = _event("order.expired", number="SO7", total="60.00", member=m.code)
+    subscribers.on_order_expired(ev)
+    subscribers.on_order_expired(ev)
+    m.refresh_from_db()
+    assert m.points_balance == 2000 and m.orders_count == 0
+    assert Coupon.objects.get(pk=c.pk).status == "issued"
+    assert selectors.points_ledger_check() == []
