@@ -269,6 +269,7 @@ class _Eval:
     net: list[int]
     unit_prices: list[tuple]
     flash_notes: tuple[str, ...]
+    units: dict[int, int]
 
 
 def _eligible_lines(r: Rule, pr: PRule, lines: Sequence[CartLine], tier: str) -> frozenset[int]:
@@ -396,6 +397,7 @@ def _evaluate(p: _Problem, assigned: dict[int, tuple[int, ...]], coupons: list[_
     item_parts: dict[int, dict[int, int]] = {}
     reasons: dict[int, str] = {}
     flash_notes: list[str] = []
+    quota_taken: dict[int, int] = {}
     order_ids = sorted(assigned, key=lambda k: p.rules[k].rank)
     for k in order_ids:
         r = p.rules[k]
@@ -415,8 +417,9 @@ def _evaluate(p: _Problem, assigned: dict[int, tuple[int, ...]], coupons: list[_
             for units, price in segs[i]:
                 newp = item_price(r, p.skus[i], price, p.tier)
                 if quota is not None:
-                    take = min(units, quota)
+                    take = min(units, quota) if newp < price else 0
                     quota -= take
+                    quota_taken[k] = quota_taken.get(k, 0) + take
                     if take < units:
                         flash_notes.append(f"{p.skus[i]}: {units - take} of {units} at the regular price "
                                            f"(limit of {r.code} reached)")
@@ -507,7 +510,8 @@ def _evaluate(p: _Problem, assigned: dict[int, tuple[int, ...]], coupons: list[_
     return _Eval(key=key, total=total, goods=goods, ship_discount=ship_discount, item_parts=item_parts,
                  order_parts=order_parts, reasons=reasons, gifts=gifts, coupon=best_cp, coupon_parts=best_parts,
                  ship_coupon=ship_cp, points_used=pts_used, points_value=pts_value, points_parts=pts_parts,
-                 assigned=assigned, remaining=remaining, net=net, unit_prices=segs, flash_notes=tuple(flash_notes))
+                 assigned=assigned, remaining=remaining, net=net, unit_prices=segs, flash_notes=tuple(flash_notes),
+                 units={**quota_taken, **{k: g[0][1] // max(1, p.rules[k].gifts[0][1]) for k, g in gifts.items() if g}})
 
 
 def _coupon_discount(c: _Coupon, remaining: list[int], blocked: set[int], p: _Problem) -> tuple[int, dict[int, int]]:
@@ -780,8 +784,10 @@ def _solve_with_coupon(p: _Problem, forced: list[int], optional: list[int], ub: 
     subtotal = sum(p.listed)
     coupon_ub = _coupon_ub(p, coupons)
     ship_lb = 0 if p.ship_coupons else p.shipping
-    chosen_by_comp: list[list[int]] = [list(c) for c in comps]  # start: everything in
-    total_ub = sum(ub[k] for k in forced) + sum(ub[k] for k in optional)
+    # start with every group out (always a valid combination); groups are independent, so each is
+    # solved once with the groups before it at their best and the ones after it out
+    chosen_by_comp: list[list[int]] = [[] for _ in comps]
+    forced_ub = sum(ub[k] for k in forced)
 
     def evaluate(all_chosen: list[int]) -> _Eval | None:
         best_here = None
@@ -794,8 +800,7 @@ def _solve_with_coupon(p: _Problem, forced: list[int], optional: list[int], ub: 
 
     for ci, comp in enumerate(comps):
         others = [k for cj, ch in enumerate(chosen_by_comp) if cj != ci for k in ch]
-        others_ub = total_ub - sum(ub[k] for k in comp) - sum(ub[k] for cj, c in enumerate(comps) if cj != ci
-                                                               for k in c if k not in chosen_by_comp[cj])
+        others_ub = forced_ub + sum(ub[k] for k in others)
         comp_sorted = sorted(comp, key=lambda k: (-ub[k], p.rules[k].rank))
         suffix = [0] * (len(comp_sorted) + 1)
         for pos in range(len(comp_sorted) - 1, -1, -1):
@@ -858,7 +863,8 @@ def _result(p: _Problem, ev: _Eval, not_applied: list[NotApplied], searched: int
         reason = ev.reasons.get(k, "")
         for i in sorted(parts):
             adjs[i].append(Adjustment(r.code, r.kind, i, from_fen(parts[i]), reason))
-        applied.append(Applied(r.code, r.kind, from_fen(saving), tuple(sorted(parts) or ev.assigned.get(k, ())), reason))
+        applied.append(Applied(r.code, r.kind, from_fen(saving), tuple(sorted(parts) or ev.assigned.get(k, ())), reason,
+                               units=ev.units.get(k, 0)))
     coupons_used = []
     if ev.coupon is not None:
         c = ev.coupon

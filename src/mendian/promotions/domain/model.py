@@ -272,6 +272,7 @@ class Applied:
     saving: Decimal
     lines: tuple[int, ...]
     reason: str
+    units: int = 0          # flash-sale units sold at the promotional price, or gift sets
 
 
 @dataclass(frozen=True)
