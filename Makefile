@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: demo test test-postgres lint install npm clean-demo bench
+.PHONY: demo test test-postgres lint install npm clean-demo bench bench-transfers bench-routes bench-dashboards screenshots
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
@@ -43,3 +43,16 @@ clean-demo:
 
 bench: install
 	$(BIN)/python bench/checkout.py
+
+bench-transfers: install
+	$(BIN)/python bench/transfers.py
+
+bench-routes: install
+	$(BIN)/python bench/routes.py
+
+bench-dashboards: install
+	$(BIN)/python bench/dashboards.py
+
+# Needs a running server (make demo) and Debian's chromium.
+screenshots: install
+	$(BIN)/mendian console-screenshots --url http://127.0.0.1:8000
