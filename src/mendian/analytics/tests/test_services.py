@@ -68,8 +68,37 @@ def test_demo_inputs_derive_targets_from_last_year(chain):
 
     SalesDayLocation.objects.create(location=chain.km1, region=chain.km, day=dt.date(2025, 3, 5), channel="pos",
                                     amount=D("10040.00"), quantity=1, transactions=1)
-    targets, hours = demo_inputs_seed(today=dt.date(2026, 3, 20), months=2, days=7)
-    assert targets == 1 and hours == 3 * 7
+    targets, hours, traffic = demo_inputs_seed(today=dt.date(2026, 3, 20), months=2, days=7)
+    assert targets == 1 and hours == 3 * 7 and traffic == 0
     t = SalesTarget.objects.get()
     assert (t.location, t.month, t.amount) == (chain.km1, dt.date(2026, 3, 1), D("10500"))
     assert StaffHours.objects.get(location=chain.km1, day=dt.date(2026, 3, 20)).hours == D("26")
+
+
+def test_demo_foot_traffic_gives_a_believable_conversion(chain):
+    from mendian.analytics.demo import demo_inputs_seed
+    from mendian.analytics.models import SalesDayLocation
+    from mendian.analytics.selectors import store_figures
+
+    today = dt.date(2026, 3, 20)
+    for i, n in enumerate([1, 7, 40, 0, 123]):  # a day without transactions (imported history) gets none
+        SalesDayLocation.objects.create(location=chain.km1, region=chain.km, day=today - dt.timedelta(days=i),
+                                        channel="pos" if n else "history", amount=D("100.00"), quantity=n or 5,
+                                        transactions=n)
+    SalesDayLocation.objects.create(location=chain.km1, region=chain.km, day=today - dt.timedelta(days=30),
+                                    channel="pos", amount=D("1.00"), quantity=1, transactions=3)  # before the range
+    _, _, traffic = demo_inputs_seed(today=today, months=1, days=7)
+    assert traffic == 4
+    rows = dict(FootTraffic.objects.filter(location=chain.km1).values_list("day", "visitors"))
+    assert sorted(rows) == [today - dt.timedelta(days=i) for i in (4, 2, 1, 0)]
+    for i, n in enumerate([1, 7, 40, 0, 123]):
+        if n:
+            v = rows[today - dt.timedelta(days=i)]
+            assert D("0.15") <= D(n) / D(v) <= D("0.35"), (n, v)
+    f = store_figures(store_id=chain.km1.pk, area_m2=chain.km1.area_m2, start=today - dt.timedelta(days=6),
+                      end=today, today=today)
+    assert f.visitors == sum(rows.values()) and f.transactions_with_traffic == 171
+    assert D("0.15") <= f.conversion <= D("0.35")
+    # a re-run replaces the same figures
+    demo_inputs_seed(today=today, months=1, days=7)
+    assert dict(FootTraffic.objects.filter(location=chain.km1).values_list("day", "visitors")) == rows
