@@ -228,21 +228,46 @@ def store_offers(*, lat: float, lon: float, limit: int = 5, channel: str = "pos"
     return out
 
 
+def _rule_in_context(rule, *, store: str, regions: tuple[str, ...], channel: str, at: dt.datetime) -> bool:
+    c = rule.condition
+    if c.channels and channel not in c.channels:
+        return False
+    if c.stores and store not in c.stores:
+        return False
+    if c.regions and not set(c.regions) & set(regions):
+        return False
+    if c.starts_at is not None and at < c.starts_at:
+        return False
+    return not (c.ends_at is not None and at >= c.ends_at)
+
+
 def _promotions_selector():
-    """``mendian.promotions.selectors.promotions_for_store(store=, regions=, channel=, at=)`` if it exists."""
+    """Active promotions in scope of a store, read through ``mendian.promotions.selectors``: its
+    ``promotions_for_store(store=, regions=, channel=, at=)`` if it has one, else its cached active
+    ``RuleBook`` filtered here by the rules' channel / store / region / date conditions."""
     try:
         from mendian.promotions import selectors as promo_selectors
-    except ImportError:
+    except ImportError:  # pragma: no cover - the promotions app is part of the project
         return None
     fn = getattr(promo_selectors, "promotions_for_store", None)
-    if fn is None:
+    if fn is not None:
+        def call(store: str, regions: tuple[str, ...], channel: str, at: dt.datetime) -> list[dict]:
+            return [p if isinstance(p, dict) else {"code": getattr(p, "code", str(p)), "name": getattr(p, "name", "")}
+                    for p in fn(store=store, regions=regions, channel=channel, at=at)]
+        return call
+    book_fn = getattr(promo_selectors, "active_rulebook", None)
+    if book_fn is None:
         return None
+    books: dict[dt.datetime, object] = {}
 
-    def call(store: str, regions: tuple[str, ...], channel: str, at: dt.datetime) -> list[dict]:
-        return [p if isinstance(p, dict) else {"code": getattr(p, "code", str(p)), "name": getattr(p, "name", "")}
-                for p in fn(store=store, regions=regions, channel=channel, at=at)]
+    def from_book(store: str, regions: tuple[str, ...], channel: str, at: dt.datetime) -> list[dict]:
+        book = books.get(at) or books.setdefault(at, book_fn(at=at))
+        return [{"code": r.code, "name": r.name, "kind": str(r.kind),
+                 "ends_at": r.condition.ends_at.isoformat() if r.condition.ends_at else None}
+                for r in book.rules
+                if _rule_in_context(r, store=store, regions=regions, channel=channel, at=at)]
 
-    return call
+    return from_book
 
 
 def promotions_available() -> bool:

@@ -362,3 +362,21 @@ def test_check_command_and_defaults():
     Member.objects.filter(pk=m.pk).update(points_balance=11)
     with pytest.raises(CommandError):
         call_command("members", "check")
+
+
+def test_store_offers_include_active_promotions_in_scope():
+    from mendian.promotions import services as promo
+
+    yn = RegionFactory(code="YN")
+    LocationFactory(code="KMX", region=yn, latitude=Decimal("25.0"), longitude=Decimal("102.0"))
+    ladder = {"tiers": [{"threshold": "100", "amount": "10"}]}
+    promo.promotion_create(actor="t", code="YN-LADDER", name="满100减10", kind="amount_off",
+                           condition={"regions": ["YN"]}, benefit=ladder)
+    promo.promotion_create(actor="t", code="SH-ONLY", name="上海", kind="amount_off",
+                           condition={"regions": ["SH"]}, benefit=ladder)
+    promo.promotion_create(actor="t", code="DRAFT", name="草稿", kind="amount_off", benefit=ladder)
+    promo.promotion_set_status(actor="t", code="YN-LADDER", status="active")
+    promo.promotion_set_status(actor="t", code="SH-ONLY", status="active")
+    rows = selectors.store_offers(lat=25.0, lon=102.0, limit=1)
+    assert [p["code"] for p in rows[0].promotions] == ["YN-LADDER"]
+    assert selectors.promotions_available()
