@@ -44,6 +44,7 @@ _NAV: list[NavItem] = [
     NavItem("shifts", _("Shifts"), "console:shifts", frozenset({"hq", "region", "store"})),
     NavItem("counts", _("Stock counts"), "console:counts", frozenset({"hq", "region", "store"})),
     NavItem("targets", _("Targets & imports"), "console:targets", frozenset({"hq", "region"})),
+    NavItem("transfers", _("Transfers"), "console:transfers", frozenset({"hq", "region", "store"})),
     NavItem("jobs", _("Jobs"), "console:jobs"),
 ]
 

@@ -27,3 +27,6 @@ urlpatterns = [
     path("jobs/", work.jobs, name="jobs"),
     path("jobs/rollups-rebuild/", work.rollups_rebuild_start, name="rollups_rebuild"),
 ]
+from .views import transfers as transfers_views  # noqa: E402  (issue 5: cross-store transfers)
+
+urlpatterns += transfers_views.urlpatterns
