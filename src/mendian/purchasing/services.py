@@ -754,3 +754,79 @@ def receipt_create(*, actor: Any, access: PurchasingAccess, lines: Sequence[Rece
 def purchase_order_mark_emailed(*, order_id: int) -> bool:
     """Set ``emailed_at`` once; False when it was already set (the e-mail went out before)."""
     return PurchaseOrder.objects.filter(pk=order_id, emailed_at__isnull=True).update(emailed_at=timezone.now()) == 1
+
+
+# --- demo ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DemoSetupResult:
+    suppliers: int
+    supplier_skus: int
+    portal_users: int
+    dock_slots: int
+
+
+def purchasing_demo_setup(*, days: int = 14, capacity: int = 2, cost_share: Decimal = Decimal("0.70"),
+                          password: str = "demo") -> DemoSetupResult:
+    """Suppliers for the demo chain: one per top-level category (all its SKUs, one pack MOQ, cost
+    ``cost_share`` of the VAT-exclusive list price), a portal user ``supplier.<code>`` each, and
+    hourly dock slots 08:00–18:00 at every warehouse for the next ``days`` days. Idempotent."""
+    from django.contrib.auth import get_user_model
+
+    from mendian.catalog.models import Category, Sku
+    from mendian.core.timeutil import local_tz
+
+    User = get_user_model()  # noqa: N806
+    top: dict[int, Category] = {}
+    cats = {c.pk: c for c in Category.objects.all()}
+
+    def root(cid: int) -> Category:
+        c = cats[cid]
+        while c.parent_id is not None:
+            c = cats[c.parent_id]
+        return c
+
+    with transaction.atomic(), write_batch():
+        by_root: dict[int, list] = defaultdict(list)
+        for sku in Sku.objects.filter(status=Sku.Status.ACTIVE).select_related("product"):
+            r = root(sku.product.category_id)
+            top[r.pk] = r
+            by_root[r.pk].append(sku)
+        suppliers = {}
+        for i, (rid, cat) in enumerate(sorted(top.items(), key=lambda kv: kv[1].code), start=1):
+            code = f"SUP{i:03d}"
+            suppliers[rid], _ = Supplier.objects.get_or_create(code=code, defaults={
+                "name": f"{cat.name} 供应商 Supplier", "email": f"orders@{code.lower()}.example",
+                "lead_time_days": Decimal(3 + i % 5), "lead_time_std_days": Decimal("1.0"),
+                "review_period_days": Decimal(7)})
+        rows = []
+        for rid, skus in by_root.items():
+            for sku in skus:
+                net = Decimal(sku.list_price) / (1 + Decimal(sku.vat_rate) / 100) / max(sku.price_unit_qty, 1)
+                rows.append(SupplierSku(supplier=suppliers[rid], sku=sku, supplier_item_code=f"{suppliers[rid].code}-{sku.code}",
+                                        pack_size=max(sku.pack_size, 1), moq=max(sku.pack_size, 1),
+                                        cost_price=(net * cost_share).quantize(Decimal("0.0001"))))
+        SupplierSku.objects.bulk_create(rows, ignore_conflicts=True)
+        users = 0
+        for s in suppliers.values():
+            username = f"supplier.{s.code}"
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                user = User.objects.create_user(username=username, password=password)
+            _, created = SupplierUser.objects.get_or_create(user=user, defaults={"supplier": s})
+            users += int(created)
+        tz = local_tz()
+        today = local_date()
+        slots = []
+        for wh in Location.objects.filter(kind=Location.Kind.WAREHOUSE, status=Location.Status.ACTIVE):
+            for d in range(1, days + 1):
+                day = today + dt.timedelta(days=d)
+                for h in range(8, 18):
+                    at = dt.datetime.combine(day, dt.time(h), tzinfo=tz)
+                    slots.append(DockSlot(location=wh, starts_at=at, ends_at=at + dt.timedelta(hours=1),
+                                          capacity=capacity))
+        DockSlot.objects.bulk_create(slots, ignore_conflicts=True)
+        result = DemoSetupResult(len(suppliers), len(rows), users, len(slots))
+        audit_record(actor="purchasing-demo-setup", action="purchasing.demo_setup", object_type="purchasing",
+                     object_ref="demo", after=result.__dict__)
+    return result

@@ -291,3 +291,14 @@ def test_lot_trace_follows_units_to_sales(world):
     assert t.on_hand == [{"location": "DC01", "on_hand": 37, "reserved": 0}]
     # a store manager elsewhere sees nothing of it
     assert selectors.lot_trace(access=access(world["users"]["store_manager"]), code="LT9") == []
+
+
+def test_demo_setup_is_idempotent(world):
+    first = services.purchasing_demo_setup(days=2, capacity=2)
+    assert first.suppliers >= 1 and first.portal_users == first.suppliers
+    # 2 days × 10 hourly slots; tomorrow's 08:00 and 09:00 existed already (capacity 1) and are kept
+    assert DockSlot.objects.filter(location=world["dc"]).count() == 20
+    assert DockSlot.objects.filter(location=world["dc"], capacity=2).count() == 18
+    second = services.purchasing_demo_setup(days=2, capacity=2)
+    assert second.portal_users == 0
+    assert DockSlot.objects.filter(location=world["dc"]).count() == 20
