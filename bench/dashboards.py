@@ -244,6 +244,11 @@ def main() -> None:
         info = generate(stores=args.stores, skus=args.skus, days=args.days, end=end)
     log(f"{info['rows']:,} store×SKU×day rows, {info['orders']:,} orders")
 
+    from mendian.analytics.rollups import sku_window_refresh
+
+    t0 = time.perf_counter()
+    window_rows = sku_window_refresh(end=end)  # what the periodic job does when the day rolls over
+    log(f"trailing 28-day store×SKU window recounted: {window_rows:,} rows in {time.perf_counter() - t0:.1f} s")
     tz = "Asia/Shanghai"
     stores = list(Location.objects.filter(kind="store").order_by("code"))
     store = stores[0]
@@ -313,6 +318,12 @@ def main() -> None:
         ("purchasing_28d_chain",
          lambda: purchasing_figures(start=end - dt.timedelta(days=27), end=end, location_ids=None,
                                     group_of_category=top_of, labels={}),
+         direct(f"SELECT o.store_id, l.sku_id, SUM(l.quantity), SUM(l.cost) FROM {lines} WHERE {counted} "
+                f"AND o.created_at >= %s AND o.created_at < %s GROUP BY 1, 2",
+                span(end - dt.timedelta(days=27), end))),
+        ("purchasing_28d_chain_from_day_rows",  # another period than the window: summed from the day rows
+         lambda: purchasing_figures(start=end - dt.timedelta(days=27), end=end, location_ids=None,
+                                    group_of_category=top_of, labels={}, use_window=False),
          direct(f"SELECT o.store_id, l.sku_id, SUM(l.quantity), SUM(l.cost) FROM {lines} WHERE {counted} "
                 f"AND o.created_at >= %s AND o.created_at < %s GROUP BY 1, 2",
                 span(end - dt.timedelta(days=27), end))),

@@ -6,10 +6,11 @@ import datetime as dt
 
 from django.utils import timezone
 
+from mendian.core.timeutil import local_date
 from mendian.platform.jobs import periodic
 from mendian.platform.models import Job
 
-from .rollups import rollups_rebuild
+from .rollups import rollups_rebuild, sku_window_refresh, window_end
 
 REBUILD_KIND = "analytics.rollups_rebuild"
 
@@ -42,3 +43,12 @@ def rebuild_job_run(job: Job) -> None:
 def run_queued_jobs() -> None:
     for job in Job.objects.filter(kind=REBUILD_KIND, status=Job.Status.QUEUED).order_by("id")[:1]:
         rebuild_job_run(job)
+
+
+@periodic("analytics.sku_window", every=dt.timedelta(minutes=5))
+def sku_window_roll() -> None:
+    """When the local day rolls over (or the window was never counted), recount the purchasing
+    dashboard's trailing store × SKU window so it ends today."""
+    today = local_date()
+    if window_end() != today:
+        sku_window_refresh(end=today)

@@ -135,3 +135,28 @@ class HistoryCutover(models.Model):
 
     location = models.OneToOneField("org.Location", on_delete=models.CASCADE, related_name="+")
     last_day = models.DateField()
+
+
+class SkuWindow(models.Model):
+    """Sales of the trailing window (``WINDOW_DAYS`` local days ending ``SkuWindowEnd.end_day``) per
+    store × SKU, for the purchasing dashboard's default period: 70 k rows instead of 430 k day rows on a
+    100-store chain. The outbox subscriber adds each order's SKU delta that falls inside the window; a
+    periodic job recounts it from ``SalesDaySku`` when the local day rolls over (and the rebuild does)."""
+
+    location = models.ForeignKey("org.Location", on_delete=models.CASCADE, related_name="+")
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.CASCADE, related_name="+")
+    category = models.ForeignKey("catalog.Category", on_delete=models.CASCADE, related_name="+")
+    quantity = models.BigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+    margin = models.DecimalField(max_digits=18, decimal_places=4, default=0, help_text="amount − tax − cost")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["location", "sku"], name="sku_window_key")]
+
+
+class SkuWindowEnd(models.Model):
+    """One row (pk 1): the last day of the window ``SkuWindow`` holds (None: not counted yet). Writers
+    of the window lock it (the recount FOR UPDATE, the subscriber FOR SHARE)."""
+
+    end_day = models.DateField(null=True)
+    counted_at = models.DateTimeField(auto_now=True)

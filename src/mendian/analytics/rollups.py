@@ -34,6 +34,8 @@ from .models import (
     SalesDayLocation,
     SalesDaySku,
     SalesHour,
+    SkuWindow,
+    SkuWindowEnd,
 )
 
 log = logging.getLogger(__name__)
@@ -154,7 +156,69 @@ def _delta(old: OrderFacts | None, new: OrderFacts | None) -> dict[str, dict[tup
     return out
 
 
-def _apply(delta: dict[str, dict[tuple, Values]]) -> None:
+# --- the trailing store × SKU window of the purchasing dashboard --------------------------------------
+
+WINDOW_DAYS = 28
+
+
+def window_end_locked() -> dt.date | None:
+    """The window's last day, locked against a recount until this transaction ends (FOR SHARE: order
+    events apply side by side; the recount waits for them, and they for it)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT end_day FROM {SkuWindowEnd._meta.db_table} WHERE id = 1 FOR SHARE")
+            row = cur.fetchone()
+        return row[0] if row else None
+    return SkuWindowEnd.objects.filter(pk=1).values_list("end_day", flat=True).first()
+
+
+def window_end() -> dt.date | None:
+    return SkuWindowEnd.objects.filter(pk=1).values_list("end_day", flat=True).first()
+
+
+def sku_window_refresh(*, end: dt.date) -> int:
+    """Recount the window (the ``WINDOW_DAYS`` days ending ``end``) from ``SalesDaySku`` in one
+    INSERT … SELECT. Returns its rows."""
+    t, w = SalesDaySku._meta.db_table, SkuWindow._meta.db_table
+    with transaction.atomic():
+        SkuWindowEnd.objects.get_or_create(pk=1)
+        SkuWindowEnd.objects.select_for_update().filter(pk=1).first()
+        with connection.cursor() as cur:
+            cur.execute(f"DELETE FROM {w}")
+            cur.execute(f"""
+                INSERT INTO {w} (location_id, sku_id, category_id, quantity, cost, margin)
+                SELECT location_id, sku_id, MIN(category_id), SUM(quantity), SUM(cost), SUM(amount - tax - cost)
+                FROM {t} WHERE day >= %s AND day <= %s GROUP BY location_id, sku_id ORDER BY location_id, sku_id
+            """, [end - dt.timedelta(days=WINDOW_DAYS - 1), end])
+            n = cur.rowcount
+        SkuWindowEnd.objects.filter(pk=1).update(end_day=end)
+    return n
+
+
+def _window_apply(rows: dict[tuple, Values], end: dt.date | None) -> None:
+    """Add the SKU-grain delta of an order to the window, for the days inside it."""
+    if end is None:
+        return
+    first = end - dt.timedelta(days=WINDOW_DAYS - 1)
+    acc: dict[tuple[int, int, int], list] = {}
+    for (day, location_id, _region, sku_id, category_id, _ch, _tier), (q, a, t, c, _n) in rows.items():
+        if first <= day <= end:
+            v = acc.setdefault((location_id, sku_id, category_id), [0, Decimal(0), Decimal(0)])
+            v[0] += q
+            v[1] += c
+            v[2] += a - t - c
+    for (location_id, sku_id, category_id), (q, c, mg) in acc.items():
+        if not (q or c or mg):
+            continue
+        updated = SkuWindow.objects.filter(location_id=location_id, sku_id=sku_id).update(
+            quantity=F("quantity") + q, cost=F("cost") + c, margin=F("margin") + mg)
+        if not updated:
+            SkuWindow.objects.create(location_id=location_id, sku_id=sku_id, category_id=category_id,
+                                     quantity=q, cost=c, margin=mg)
+
+
+def _apply(delta: dict[str, dict[tuple, Values]], *, window: dt.date | None = None) -> None:
+    _window_apply(delta.get("sku", {}), window)
     for grain, rows in delta.items():
         model = _MODELS[grain]
         names = _KEYS[grain]
@@ -197,7 +261,7 @@ def order_rollup_apply(*, number: str, event_id: int = 0) -> bool:
             return False
         old = OrderFacts.from_json(state.contribution) if state else None
         delta = _delta(old, facts)
-        _apply(delta)
+        _apply(delta, window=window_end_locked() if delta["sku"] else None)
         contribution = facts.to_json() if facts else {}
         if state is None:
             OrderRollup.objects.create(number=number, location_id=order.store_id, last_event_id=event_id,
@@ -390,4 +454,7 @@ def _rebuild(*, start: dt.date | None, end: dt.date | None, location_ids: set[in
                     for key, (q, a, t, c, n) in data.items() if q or a]
             model.objects.bulk_create(objs, batch_size=2000)
             rows[grain] = len(objs)
+        end_day = window_end()
+        if end_day is not None:  # the recounted days may lie in the window: recount it too
+            rows["window"] = sku_window_refresh(end=end_day)
     return RebuildResult(orders=counted, history_rows=history_rows, rows=rows)

@@ -411,18 +411,24 @@ OVERSTOCK_DAYS = 90
 
 def purchasing_figures(*, start: dt.date, end: dt.date, location_ids: frozenset[int] | None,
                        group_of_category: dict[int, Any], labels: dict[Any, str],
-                       hrefs: dict[Any, str] | None = None) -> tuple[StockFigures, list[StockFigures]]:
+                       hrefs: dict[Any, str] | None = None,
+                       use_window: bool = True) -> tuple[StockFigures, list[StockFigures]]:
     """Turnover, days of supply, stock-out rate, sell-through, overstock value and GMROI, for the
     chain (or scope) and per group of categories. Stock is as of now (balances × moving-average cost,
     or the period's cost of sales per unit where no average is kept); flows are those of [start, end].
 
     One SQL statement does the work per store × SKU pair (sales of the period FULL JOIN the balances)
-    and sums per category; the categories are then grouped here."""
+    and sums per category; the categories are then grouped here. The period's sales per pair come from
+    the trailing window table (``SkuWindow``, kept by the subscriber) when the period is that window,
+    else they are summed from the day rows."""
     from django.db import connection, transaction
 
     from mendian.catalog.models import Product, Sku
     from mendian.inventory.models import StockCost, StockLevel
     from mendian.org.models import Location
+
+    from .models import SkuWindow
+    from .rollups import WINDOW_DAYS, window_end
 
     days = (end - start).days + 1
     greatest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
@@ -434,10 +440,15 @@ def purchasing_figures(*, start: dt.date, end: dt.date, location_ids: frozenset[
         scope_l = f" AND l.location_id IN ({ids})"
     t = {m: m._meta.db_table for m in (SalesDaySku, StockLevel, StockCost, Location, Sku, Product)}
     unit = "COALESCE(NULLIF(sc.avg_cost, 0), CASE WHEN p.q > 0 THEN p.c / p.q ELSE 0 END)"
+    if use_window and days == WINDOW_DAYS and window_end() == end:
+        sales = (f"SELECT location_id, sku_id, quantity AS q, cost AS c, margin AS mg "
+                 f"FROM {SkuWindow._meta.db_table} WHERE 1 = 1{scope_s}")
+        params = []
+    else:
+        sales = (f"SELECT location_id, sku_id, SUM(quantity) AS q, SUM(cost) AS c, SUM(amount - tax - cost) AS mg "
+                 f"FROM {t[SalesDaySku]} WHERE day >= %s AND day <= %s{scope_s} GROUP BY location_id, sku_id")
     sql = f"""
-        WITH s AS (
-            SELECT location_id, sku_id, SUM(quantity) AS q, SUM(cost) AS c, SUM(amount - tax - cost) AS mg
-            FROM {t[SalesDaySku]} WHERE day >= %s AND day <= %s{scope_s} GROUP BY location_id, sku_id),
+        WITH s AS ({sales}),
         st AS (
             SELECT l.location_id, l.sku_id, SUM(l.on_hand) AS oh, SUM(l.on_hand - l.reserved) AS av
             FROM {t[StockLevel]} l JOIN {t[Location]} loc ON loc.id = l.location_id AND loc.kind = 'store'
