@@ -289,3 +289,60 @@ def lot_trace(*, access: PurchasingAccess, code: str, sku_code: str | None = Non
 
 def order_total(order: PurchaseOrder) -> Decimal:
     return sum((domain.line_cost(ln.effective_qty, ln.unit_cost) for ln in order.lines.all()), Decimal("0.00"))
+
+
+# --- for a console page ---------------------------------------------------------------------------------
+
+def purchase_order_status_counts(*, access: PurchasingAccess) -> dict[str, int]:
+    """Orders per status within the caller's view (one GROUP BY)."""
+    from django.db.models import Count
+
+    return dict(orders_visible(access).values_list("status").annotate(n=Count("id")).order_by())
+
+
+def purchase_orders_overdue(*, access: PurchasingAccess, today: dt.date | None = None, limit: int = 50
+                            ) -> list[PurchaseOrder]:
+    """Open orders sent to the supplier whose expected date has passed (oldest first)."""
+    from mendian.core.timeutil import local_date
+
+    today = today or local_date()
+    return list(orders_visible(access).filter(
+        status__in=(PurchaseOrder.Status.SENT, PurchaseOrder.Status.CONFIRMED,
+                    PurchaseOrder.Status.PARTIALLY_RECEIVED), expected_date__lt=today)
+        .select_related("supplier", "location").order_by("expected_date", "number")[:limit])
+
+
+def appointments_for_day(*, access: PurchasingAccess, location_id: int, day: dt.date) -> list:
+    """The dock's booked deliveries of a day in slot order (the receiving team's plan)."""
+    from mendian.core.timeutil import local_tz
+
+    from .models import DeliveryAppointment
+
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=local_tz())
+    qs = DeliveryAppointment.objects.filter(status=DeliveryAppointment.Status.BOOKED, slot__location_id=location_id,
+                                            slot__starts_at__gte=start, slot__starts_at__lt=start + dt.timedelta(days=1),
+                                            notice__in=notices_visible(access))
+    return list(qs.select_related("slot", "notice__order", "notice__supplier").order_by("slot__starts_at", "number"))
+
+
+@dataclass(frozen=True)
+class SupplierParams:
+    supplier_code: str
+    lead_time_days: Decimal
+    lead_time_std_days: Decimal
+    review_period_days: Decimal
+
+
+def supplier_params_for(sku_ids: Iterable[int]) -> dict[int, SupplierParams]:
+    """Lead time, its spread and review period of each SKU's preferred supplier (lowest rank, then
+    cost): the input planning's safety stock needs for purchased goods."""
+    from .models import SupplierSku
+
+    out: dict[int, SupplierParams] = {}
+    for sku_id, code, lt, sd, rp in (SupplierSku.objects.filter(sku_id__in=list(sku_ids), active=True,
+                                                                supplier__active=True)
+                                     .order_by("sku_id", "rank", "cost_price", "supplier__code")
+                                     .values_list("sku_id", "supplier__code", "supplier__lead_time_days",
+                                                  "supplier__lead_time_std_days", "supplier__review_period_days")):
+        out.setdefault(sku_id, SupplierParams(code, lt, sd, rp))
+    return out

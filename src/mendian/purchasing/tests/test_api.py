@@ -172,3 +172,17 @@ def test_full_slot_is_409_and_changes_nothing(api_client, world):
     r = sup.post("/api/v1/appointments", {"ship_notice": b.number, "slot_start": "2030-01-01T03:00:00+08:00"},
                  idempotency_key="3")
     assert r.status_code == 422 and r.json()["error"]["code"] == "unknown_slot"
+
+
+def test_order_list_keeps_a_constant_number_of_queries(api_client, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    buyer = api_client(world["users"]["buyer"])
+    buyer.post("/api/v1/purchase-orders/suggest", {"supplier": "DAIRY"}, idempotency_key="q1")
+    with CaptureQueriesContext(connection) as one:
+        assert buyer.get("/api/v1/purchase-orders").json()["count"] == 1
+    buyer.post("/api/v1/purchase-orders/suggest", {"supplier": "TEAS"}, idempotency_key="q2")
+    with CaptureQueriesContext(connection) as two:
+        assert buyer.get("/api/v1/purchase-orders").json()["count"] == 2
+    assert len(two.captured_queries) == len(one.captured_queries)

@@ -302,3 +302,22 @@ def test_demo_setup_is_idempotent(world):
     second = services.purchasing_demo_setup(days=2, capacity=2)
     assert second.portal_users == 0
     assert DockSlot.objects.filter(location=world["dc"]).count() == 20
+
+
+def test_console_selectors(world):
+    order = _sent_order(world)
+    buyer = access(world["users"]["buyer"])
+    assert selectors.purchase_order_status_counts(access=buyer) == {"sent": 1}
+    assert selectors.purchase_order_status_counts(access=access(world["users"]["store_manager"])) == {}
+    later = order.expected_date + dt.timedelta(days=1)
+    assert [o.number for o in selectors.purchase_orders_overdue(access=buyer, today=later)] == [order.number]
+    assert selectors.purchase_orders_overdue(access=buyer, today=order.expected_date) == []
+    notice = _notice(world, order)
+    supplier = world["users"]["supplier"]
+    start = dt.datetime.combine(world["tomorrow"], dt.time(8), tzinfo=local_tz())
+    services.appointment_book(actor=supplier, access=access(supplier), notice_number=notice.number, slot_start=start)
+    plan = selectors.appointments_for_day(access=buyer, location_id=world["dc"].pk, day=world["tomorrow"])
+    assert [a.notice.number for a in plan] == [notice.number]
+    params = selectors.supplier_params_for([world["milk"].pk, world["tea"].pk])
+    assert (params[world["milk"].pk].supplier_code, params[world["milk"].pk].lead_time_std_days) == ("DAIRY", Decimal("1"))
+    assert params[world["tea"].pk].lead_time_days == Decimal("7")
