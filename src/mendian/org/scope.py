@@ -6,7 +6,9 @@ Enforced in the query layer: every selector of a location-bound document filters
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
@@ -19,8 +21,13 @@ class Scope:
     user_id: int | None
     roles: frozenset[str]
     location_ids: frozenset[int] | None  # None: the whole chain
-    can_view_pii: bool = False
+    pii: bool | Callable[[], bool] = False  # a bool, or a function asked the first time it matters
     roles_at: dict[int, frozenset[str]] = field(default_factory=dict)  # location id -> roles there
+
+    @cached_property
+    def can_view_pii(self) -> bool:
+        """May see personal data whole. Permission look-ups cost two queries, so only when asked."""
+        return bool(self.pii()) if callable(self.pii) else bool(self.pii)
 
     @property
     def is_hq(self) -> bool:
@@ -68,10 +75,13 @@ def user_scope(user: AbstractBaseUser | AnonymousUser | None) -> Scope:
         return cached
     assignments = list(RoleAssignment.objects.filter(user=user).values_list("role", "region_id", "location_id"))
     roles = frozenset(a[0] for a in assignments)
-    can_pii = user.is_superuser or user.has_perm("org.view_pii")
+
+    def can_pii() -> bool:
+        return user.is_superuser or user.has_perm("org.view_pii")
+
     if user.is_superuser or any(r in {Role.HQ, Role.BUYER} and loc is None and reg is None for r, reg, loc in assignments):
         scope = Scope(user_id=user.pk, roles=roles | ({"hq"} if user.is_superuser else set()), location_ids=None,
-                      can_view_pii=can_pii)
+                      pii=can_pii)
     else:
         region_ids = {reg for _, reg, _ in assignments if reg is not None}
         regions = _region_descendants(region_ids) if region_ids else set()
@@ -89,7 +99,7 @@ def user_scope(user: AbstractBaseUser | AnonymousUser | None) -> Scope:
             ids = frozenset(Location.objects.filter(loc_q).values_list("id", flat=True))
         else:  # location assignments only: no query needed
             ids = frozenset(roles_at)
-        scope = Scope(user_id=user.pk, roles=roles, location_ids=ids, can_view_pii=can_pii,
+        scope = Scope(user_id=user.pk, roles=roles, location_ids=ids, pii=can_pii,
                       roles_at={k: frozenset(v) for k, v in roles_at.items()})
     user._mendian_scope = scope
     return scope
