@@ -273,9 +273,9 @@ def routes(request: HttpRequest) -> HttpResponse:
                       "task": s.task_ref or "", "arrive": f"{s.arrive_min // 60:02d}:{s.arrive_min % 60:02d}",
                       "load": s.load_after, "lon": s.lon, "lat": s.lat} for s in r.stops]
             used.update(s.location_id for s in r.stops)
-            vehicles.append({"n": r.vehicle + 1, "colour": colour, "stops": stops, "km": round(r.distance_km, 1),
+            vehicles.append({"n": n + 1, "colour": colour, "stops": stops, "km": round(r.distance_km, 1),
                              "minutes": r.duration_min})
-            chart["routes"].append({"name": _("Vehicle %(n)s") % {"n": r.vehicle + 1}, "colour": colour,
+            chart["routes"].append({"name": _("Vehicle %(n)s") % {"n": n + 1}, "colour": colour,
                                     "coords": [[s.lon, s.lat] for s in r.stops]})
         for loc in locs.values():
             if loc.latitude is None:
