@@ -29,6 +29,7 @@ from .schemas import (
     LineEditIn,
     LotTraceListOut,
     NoticeIn,
+    NoticeListOut,
     NoticeOut,
     OrderIn,
     OrderListOut,
@@ -248,6 +249,13 @@ def create_notice(request: HttpRequest, payload: NoticeIn):
     stored = idempotent_create(user_id=request.user.pk, scope="ship_notice", key=key,
                                payload=payload.model_dump(mode="json"), create=create)
     return Status(stored.status, stored.body)
+
+
+@router.get("/ship-notices", response={200: NoticeListOut, **ERRORS})
+def list_notices(request: HttpRequest, order: str | None = None, limit: int = 50, offset: int = 0):
+    items, count = selectors.ship_notice_list(access=_access(request), order=order, limit=max(1, min(limit, 500)),
+                                              offset=max(0, offset))
+    return {"items": [notice_out(n) for n in items], "count": count}
 
 
 @router.get("/ship-notices/{number}", response={200: NoticeOut, **ERRORS})

@@ -125,6 +125,11 @@ class NoticeOut(Schema):
     qc_reports: list[dict]
 
 
+class NoticeListOut(Schema):
+    items: list[NoticeOut]
+    count: int
+
+
 class AppointmentIn(Schema):
     ship_notice: str
     slot_start: dt.datetime

@@ -15,7 +15,7 @@ import math
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -123,6 +123,8 @@ def supplier_save(*, actor: Any, code: str, name: str, email: str = "", lead_tim
         supplier, _ = Supplier.objects.update_or_create(code=code, defaults=fields)
         audit_record(actor=actor, action="supplier.save", object_type="supplier", object_ref=code,
                      before=before, after=fields)
+        # planning's safety stock uses lead time, its spread and the review period
+        outbox_publish(topic="supplier.saved", payload={"code": code, **fields})
     return supplier
 
 
@@ -689,6 +691,10 @@ def receipt_create(*, actor: Any, access: PurchasingAccess, lines: Sequence[Rece
                     asn_lots[nl.sku_id].add(nl.lot_code)
         else:
             expected = {s: max(0, ln.effective_qty - ln.accepted_qty) for s, ln in po_lines.items()}
+        if notice is not None:  # a line without a lot takes the ASN's lot when the ASN names exactly one
+            lines = [replace(ln, lot_code=next(iter(asn_lots[ln.sku_id])),
+                             expiry=ln.expiry or _asn_expiry(notice, ln.sku_id))
+                     if not ln.lot_code and len(asn_lots.get(ln.sku_id, ())) == 1 else ln for ln in lines]
         received: dict[int, list[int]] = defaultdict(lambda: [0, 0])
         for ln in lines:
             if ln.sku_id not in po_lines:
@@ -749,6 +755,10 @@ def receipt_create(*, actor: Any, access: PurchasingAccess, lines: Sequence[Rece
         _order_event(order, order.status, actor, before, order_snapshot(order, list(po_lines.values())),
                      {"receipt": receipt.number})
     return receipt
+
+
+def _asn_expiry(notice: ShipNotice, sku_id: int) -> dt.date | None:
+    return next((nl.expiry for nl in notice.lines.all() if nl.sku_id == sku_id and nl.expiry), None)
 
 
 def purchase_order_mark_emailed(*, order_id: int) -> bool:

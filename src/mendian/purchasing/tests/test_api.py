@@ -102,6 +102,8 @@ def test_supplier_portal_flow_and_isolation(api_client, world):
     assert r.status_code == 201, r.content
     asn = r.json()["number"]
     assert other.get(f"/api/v1/ship-notices/{asn}").status_code == 404
+    assert other.get("/api/v1/ship-notices").json()["count"] == 0
+    assert [n["number"] for n in sup.get("/api/v1/ship-notices", order=number).json()["items"]] == [asn]
     # slots
     slots = sup.get("/api/v1/dock-slots", location="DC01", date=world["tomorrow"].isoformat()).json()
     assert slots["count"] == 2 and slots["items"][0]["free"] == 1
@@ -123,7 +125,7 @@ def test_supplier_portal_flow_and_isolation(api_client, world):
     assert _upload(sup, f"/api/v1/ship-notices/{asn}/qc-report", content=b"").status_code in (400, 422)
     # receipt by the supplier is refused; by the DC manager accepted
     rec = {"ship_notice": asn, "lines": [{"sku": "MILK", "received": 72, "rejected": 2, "reject_reason": "dented"},
-                                         {"sku": "YOG", "received": 42, "lot": "L7", "expiry": "2030-06-01"}]}
+                                         {"sku": "YOG", "received": 42}]}  # lot and expiry from the ASN
     assert sup.post("/api/v1/receipts", rec, idempotency_key="r").status_code == 403
     assert api_client(world["users"]["store_manager"]).post("/api/v1/receipts", rec,
                                                             idempotency_key="r").status_code == 404
@@ -135,7 +137,9 @@ def test_supplier_portal_flow_and_isolation(api_client, world):
     body = r.json()
     assert body["order_status"] == "partially_received"
     assert body["discrepancies"] == [{"sku": "MILK", "kind": "rejected", "expected": 72, "actual": 2, "note": ""}]
-    assert StockLevel.objects.get(location=world["dc"], sku=world["yog"]).on_hand == 42
+    yog = StockLevel.objects.select_related("lot").get(location=world["dc"], sku=world["yog"])
+    assert (yog.on_hand, yog.lot.code, yog.lot.expiry) == (42, "L7", dt.date(2030, 6, 1))
+    assert body["lines"][1]["lot"] == "L7"
     assert stock_ledger_check() == []
     # recall
     t = api_client(world["users"]["hq"]).get("/api/v1/lots/L7/trace")
