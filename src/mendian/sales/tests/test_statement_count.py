@@ -4,18 +4,18 @@ idempotency record, prices, order number, stock, order/lines/tenders, audit, out
 Measured: PostgreSQL 14, SQLite 16. The statements:
  1 user from the access token            platform.auth
  2 role assignments                      org.scope
- 5 store + open shift + chain settings   sales.selectors.sale_context_get
- 6 BEGIN / SAVEPOINT                     platform.idempotency
- 7 claim the Idempotency-Key             platform.idempotency
- 8 SKUs with their store prices          catalog.pricing
- 9 order number (upsert per store/day)   sales.services
-10 stock UPDATE … RETURNING (locks)      inventory.stock_sell
-11 stock movements INSERT                inventory.stock_sell
-12 order + lines + tenders               sales (one CTE statement on PostgreSQL; three on SQLite)
-13 audit entries INSERT                  platform.batch
-14 outbox events INSERT                  platform.batch
-15 store the response                    platform.idempotency
-16 COMMIT / RELEASE SAVEPOINT
+ 3 store + open shift + chain settings   sales.selectors.sale_context_get
+ 4 BEGIN / SAVEPOINT                     platform.idempotency
+ 5 claim the Idempotency-Key             platform.idempotency
+ 6 SKUs with their store prices          catalog.pricing
+ 7 order number (upsert per store/day)   sales.services
+ 8 stock UPDATE … RETURNING (locks)      inventory.stock_sell
+ 9 stock movements INSERT                inventory.stock_sell
+10 order + lines + tenders               sales (one CTE statement on PostgreSQL; three on SQLite)
+11 audit entries INSERT                  platform.batch
+12 outbox events INSERT                  platform.batch
+13 store the response                    platform.idempotency
+14 COMMIT / RELEASE SAVEPOINT
 (The user's permissions are read only when ``Scope.can_view_pii`` is asked, which a checkout never does.)
 """
 
