@@ -222,7 +222,7 @@ def main() -> None:
     cases = []
     for n_lines in (5, 30, 100):
         for n_promos in (10, 200, 1000):
-            n_carts = 60 if args.quick else (300 if n_lines < 100 else 150)
+            n_carts = (60 if n_lines < 100 else 30) if args.quick else (300 if n_lines < 100 else 100)
             case = run_case(rng, skus, n_lines, n_promos, n_carts)
             cases.append(case)
             print(f"{n_lines:>4} lines {n_promos:>5} promotions: median {case['median_ms']:>8.3f} ms  "

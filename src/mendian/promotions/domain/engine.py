@@ -59,8 +59,8 @@ from .model import (
 
 INVALID = 1 << 62
 # a guard for pathological carts: past this many evaluated combinations the search stops and the
-# result says exact=False (the bench counts how often; it never happened on the realistic mix)
-MAX_EVALUATIONS = 20000
+# result says exact=False (best found so far; bench/pricing.py reports how often)
+MAX_EVALUATIONS = 400
 THRESHOLD_KINDS = frozenset({Kind.AMOUNT_OFF, Kind.SPEND_PERCENT, Kind.GIFT, Kind.ADDON})
 
 
@@ -819,12 +819,15 @@ def _solve_with_coupon(p: _Problem, forced: list[int], optional: list[int], ub: 
                 if count[0] >= max_evaluations:
                     exact[0] = False
                     return
+                count[0] += 1  # a leaf, even one with no valid consumption order
                 ev = evaluate(others + chosen)
                 if ev is not None and (best[0] is None or ev.key < best[0][0].key):
                     best[0] = (ev, list(chosen))
                 return
             k = comp_sorted[pos]
-            dfs(pos + 1, chosen + [k], chosen_ub + ub[k])
+            # two conflicting rules over exactly the same lines can never both keep a line
+            if not any(j in p.conflicts[k] and p.eligible[j] == p.eligible[k] for j in chosen):
+                dfs(pos + 1, chosen + [k], chosen_ub + ub[k])
             dfs(pos + 1, chosen, chosen_ub)
 
         dfs(0, [], 0)
