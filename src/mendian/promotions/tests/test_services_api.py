@@ -179,23 +179,36 @@ def test_flash_quota_never_oversells_under_concurrent_orders():
     lock = threading.Lock()
 
     def order(n: int) -> None:
+        for _attempt in range(5):
+            res = services.pricing_quote(store=store, channel="pos", at=AT, lines=[services.QuoteLine("FL", 1)])
+            try:
+                with transaction.atomic():
+                    services.promotion_usage_record(order_ref=f"O{n}", member_code="", result=res, at=AT)
+                with lock:
+                    (flash_price if res.total == D("1.00") else regular).append(n)
+                return
+            except services.PromotionQuotaExhausted:
+                continue  # re-quote: the rule book now sees the smaller quota
+        with lock:
+            errors.append(n)
+
+    # 300 one-unit orders from 16 connections at once (the server is shared: no 300 connections)
+    pending = list(range(300))
+    start = threading.Barrier(16)
+
+    def worker() -> None:
         try:
-            for _attempt in range(5):
-                res = services.pricing_quote(store=store, channel="pos", at=AT, lines=[services.QuoteLine("FL", 1)])
-                try:
-                    with transaction.atomic():
-                        services.promotion_usage_record(order_ref=f"O{n}", member_code="", result=res, at=AT)
-                    with lock:
-                        (flash_price if res.total == D("1.00") else regular).append(n)
-                    return
-                except services.PromotionQuotaExhausted:
-                    continue  # re-quote: the rule book now sees the smaller quota
-            with lock:
-                errors.append(n)
+            start.wait()
+            while True:
+                with lock:
+                    if not pending:
+                        return
+                    n = pending.pop()
+                order(n)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=order, args=(n,)) for n in range(300)]
+    threads = [threading.Thread(target=worker) for _ in range(16)]
     for t in threads:
         t.start()
     for t in threads:
