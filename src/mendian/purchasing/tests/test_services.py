@@ -321,3 +321,42 @@ def test_console_selectors(world):
     params = selectors.supplier_params_for([world["milk"].pk, world["tea"].pk])
     assert (params[world["milk"].pk].supplier_code, params[world["milk"].pk].lead_time_std_days) == ("DAIRY", Decimal("1"))
     assert params[world["tea"].pk].lead_time_days == Decimal("7")
+
+
+def test_email_is_sent_once_even_when_the_event_is_delivered_again(world):
+    _sent_order(world)
+    outbox_deliver()
+    assert len(mail.outbox) == 1
+    OutboxEvent.objects.filter(topic="purchase_order.sent").update(delivered_at=None)
+    outbox_deliver()
+    assert len(mail.outbox) == 1
+
+
+def test_shipped_order_cannot_be_cancelled_or_reconfirmed(world):
+    buyer, supplier = world["users"]["buyer"], world["users"]["supplier"]
+    order = _sent_order(world)
+    _notice(world, order)
+    with pytest.raises(Conflict) as exc:
+        services.purchase_order_cancel(actor=buyer, access=access(buyer), number=order.number)
+    assert exc.value.code == "shipment_in_transit"
+    with pytest.raises(Conflict) as exc:
+        services.purchase_order_confirm(actor=supplier, access=access(supplier), number=order.number,
+                                        lines=[services.ConfirmLine(world["milk"].pk, 12)])
+    assert exc.value.code == "already_shipped"
+    order.refresh_from_db()
+    assert order.status == "confirmed"
+    assert order.lines.get(sku=world["milk"]).confirmed_qty == 96
+
+
+def test_manual_order_respects_packs_and_supplier_catalogue(world):
+    buyer = world["users"]["buyer"]
+    with pytest.raises(InvalidInput):
+        services.purchase_order_create(actor=buyer, access=access(buyer), supplier_code="DAIRY",
+                                       location_id=world["store"].pk, lines=[(world["tea"].pk, 10)])
+    with pytest.raises(InvalidInput):
+        services.purchase_order_create(actor=buyer, access=access(buyer), supplier_code="DAIRY",
+                                       location_id=world["store"].pk, lines=[(world["milk"].pk, 12)])  # < MOQ 24
+    order = services.purchase_order_create(actor=buyer, access=access(buyer), supplier_code="DAIRY",
+                                           location_id=world["store"].pk, lines=[(world["milk"].pk, 24)])
+    assert (order.source, _lines(order)) == ("manual", {"MILK": 24})
+    assert PurchaseOrder.objects.count() == 1
