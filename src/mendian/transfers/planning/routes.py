@@ -114,7 +114,7 @@ def plan_routes(*, sites: Sequence[RouteSite], depot_id: int, tasks: Sequence[Ro
     service = np.full(n, service_min, dtype=np.int64)
     service[0] = 0
     travel_plus_service = minutes + service[:, None]
-    fleet = max_vehicles or len(served)
+    fleet = max_vehicles or _fleet_bound(served, minutes, service_min, shift_end_min - shift_start_min, vehicle_capacity)
     manager = pywrapcp.RoutingIndexManager(n, fleet, 0)
     routing = pywrapcp.RoutingModel(manager)
     dist_cb = routing.RegisterTransitMatrix(meters.tolist())
@@ -146,8 +146,7 @@ def plan_routes(*, sites: Sequence[RouteSite], depot_id: int, tasks: Sequence[Ro
         routing.solver().Add(tdim.CumulVar(p) <= tdim.CumulVar(d))
         routing.AddDisjunction([p, d], drop_penalty, 2)
     params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = (routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
-                                      if len(served) <= 300 else routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION)
+    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
     params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     remaining = max(0.5, time_limit - (time.perf_counter() - t0) - 0.3)
     params.time_limit.FromMilliseconds(int(remaining * 1000))
@@ -188,6 +187,20 @@ def plan_routes(*, sites: Sequence[RouteSite], depot_id: int, tasks: Sequence[Ro
     return RoutePlan(routes=routes, distance_km=round(total, 3), vehicles=len(routes), naive_km=round(naive, 3),
                      naive_trips=len(served), dropped=dropped, seconds=time.perf_counter() - t0,
                      status=routing.status() and str(routing.status()) or "")
+
+
+def _fleet_bound(served: Sequence[RouteTask], minutes: np.ndarray, service_min: int, shift_min: int,
+                 capacity: int) -> int:
+    """Vehicles the model offers: one per task is exact but makes the model (two nodes per vehicle)
+    and every insertion heuristic scan hundreds of empty vehicles; instead twice a lower bound on the
+    vehicles needed (driving each pickup → delivery leg plus two stops, over the shift; loads over
+    the capacity) plus a few, never more than the tasks. Fewer vehicles than needed would drop tasks
+    (penalised, reported): the caller may pass ``max_vehicles``."""
+    k = np.arange(len(served))
+    legs = minutes[2 * k + 1, 2 * k + 2] + 2 * service_min
+    time_lb = float(legs.sum()) / max(1, shift_min)
+    load_lb = sum(t.load for t in served) / max(1, capacity)
+    return int(min(len(served), np.ceil(2 * max(time_lb, load_lb)) + 3))
 
 
 def minutes_of(t) -> int | None:
