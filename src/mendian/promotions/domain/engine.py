@@ -60,7 +60,7 @@ from .model import (
 INVALID = 1 << 62
 # a guard for pathological carts: past this many evaluated combinations the search stops and the
 # result says exact=False (best found so far; bench/pricing.py reports how often)
-MAX_EVALUATIONS = 400
+MAX_EVALUATIONS = 200
 THRESHOLD_KINDS = frozenset({Kind.AMOUNT_OFF, Kind.SPEND_PERCENT, Kind.GIFT, Kind.ADDON})
 
 
@@ -845,6 +845,13 @@ def apply_promotions(cart: CartSnapshot, rules: RuleBook | Iterable[Rule]) -> Pr
     book = rules if isinstance(rules, RuleBook) else RuleBook(list(rules))
     p, not_applied, _ = _build(cart, book)
     ev, searched, exact = _search(p)
+    if not exact:
+        # the guard stopped the search: never return less than the fixed calculator chain would
+        from .greedy import fixed_order_evaluation
+
+        fixed = fixed_order_evaluation(p)
+        if fixed.key < ev.key:
+            ev = fixed
     return _result(p, ev, not_applied, searched, exact)
 
 

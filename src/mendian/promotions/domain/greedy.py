@@ -23,6 +23,11 @@ _OTHER = ("bundle", "nth_item", "buy_x_get_y", "addon")
 def apply_fixed_order(cart: CartSnapshot, rules: RuleBook | Iterable[Rule]) -> PricingResult:
     book = rules if isinstance(rules, RuleBook) else RuleBook(list(rules))
     p, not_applied, _ = _build(cart, book)
+    return _result(p, fixed_order_evaluation(p), not_applied, 1)
+
+
+def fixed_order_evaluation(p):  # noqa: ANN001, ANN201 - engine internals
+    """The fixed chain's combination of a prepared cart, evaluated."""
     assigned: dict[int, set[int]] = {}
     taken: dict[int, set[int]] = {}  # line -> rules holding it
 
@@ -66,5 +71,4 @@ def apply_fixed_order(cart: CartSnapshot, rules: RuleBook | Iterable[Rule]) -> P
                     key=lambda k: (-p.rules[k].priority, p.rules[k].code)):
         try_rule(k)
     # 5-6. best single coupon and points: chosen inside the evaluation
-    ev = _evaluate(p, {k: tuple(sorted(v)) for k, v in assigned.items()})
-    return _result(p, ev, not_applied, 1)
+    return _evaluate(p, {k: tuple(sorted(v)) for k, v in assigned.items()})
