@@ -4,6 +4,10 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def window_end_row(apps, schema_editor):
+    apps.get_model("analytics", "SkuWindowEnd").objects.get_or_create(pk=1)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -36,4 +40,6 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('location', 'sku'), name='sku_window_key')],
             },
         ),
+        # the one row writers of the window lock, there from the start (end_day None: not counted yet)
+        migrations.RunPython(window_end_row, migrations.RunPython.noop),
     ]
