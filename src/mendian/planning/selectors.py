@@ -202,11 +202,21 @@ def factor_series(locs: list[int], *, start: dt.date, total: int) -> dict[int, d
 # --- parameters ------------------------------------------------------------------------------------
 
 class ParamLookup:
-    """Lead time / review period for (location, SKU): the most specific ``ReplenishmentParameter`` row."""
+    """Lead time / review period for (location, SKU): the most specific ``ReplenishmentParameter`` row,
+    else the SKU's preferred supplier (purchasing), else the defaults."""
 
     def __init__(self) -> None:
         self.rows: dict[tuple[int | None, int | None], ReplenishmentParameter] = {
             (r.location_id, r.sku_id): r for r in ReplenishmentParameter.objects.all()}
+        self._suppliers: dict | None = None
+
+    def _supplier(self, sku_id: int):
+        if self._suppliers is None:
+            from mendian.purchasing.models import SupplierSku
+            from mendian.purchasing.selectors import supplier_params_for
+
+            self._suppliers = supplier_params_for(SupplierSku.objects.values_list("sku_id", flat=True).distinct())
+        return self._suppliers.get(sku_id)
 
     def get(self, location_id: int, sku_id: int) -> ReplenishmentParams:
         for key, src in (((location_id, sku_id), "location_sku"), ((None, sku_id), "sku"), ((location_id, None), "location")):
@@ -214,6 +224,10 @@ class ParamLookup:
             if r is not None:
                 return ReplenishmentParams(float(r.lead_time_days), float(r.lead_time_std_days),
                                            float(r.review_period_days), source=f"{src}:{r.source}")
+        sp = self._supplier(sku_id)
+        if sp is not None:
+            return ReplenishmentParams(float(sp.lead_time_days), float(sp.lead_time_std_days),
+                                       float(sp.review_period_days), source=f"supplier:{sp.supplier_code}")
         return ReplenishmentParams()
 
 
