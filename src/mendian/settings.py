@@ -176,6 +176,7 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TIMEZONE = TIME_ZONE
 
 EMAIL_BACKEND = os.environ.get("MENDIAN_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("MENDIAN_EMAIL_FROM", "mendian <purchasing@mendian.local>")
 
 LOGGING = {
     "version": 1,
