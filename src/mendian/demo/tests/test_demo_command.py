@@ -44,6 +44,7 @@ def test_demo_seeds_serves_and_stops_on_ctrl_c(tmp_path):
         assert f"http://127.0.0.1:{port}/api/v1/docs" in banner and "manager.<STORE>" in banner, banner
         assert (tmp_path / "mendian.sqlite3").exists()
         assert "rollups rebuilt" in banner and "monthly targets" in banner, banner  # dashboards have figures
+        assert "tiers created" in banner and "suppliers" in banner and "forecast run" in banner, banner
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=10) as resp:
             assert resp.status == 200 and "paths" in json.load(resp)
         req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/auth/token", method="POST",

@@ -74,7 +74,7 @@ class Command(BaseCommand):
         else:
             call_command("seed_demo", stores=opts["stores"], skus=opts["skus"], days=opts["days"], seed=opts["seed"],
                          stdout=self.stdout._out, stderr=self.stderr._out)
-        self._dashboards_ready()
+        self._demo_extras()
         base = [sys.executable, "-m", "mendian.cli"]
         env = dict(os.environ, DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "mendian.settings"))
         procs: list[subprocess.Popen] = []
@@ -106,16 +106,31 @@ class Command(BaseCommand):
             self._stop(procs)
         self.stdout.write("mendian demo stopped.")
 
-    def _dashboards_ready(self) -> None:
-        """The dashboards read rollups: build them (and the demo's targets and staff hours) once, from the
-        imported history and the orders, before the server starts. Later orders reach them through the outbox."""
+    def _demo_extras(self) -> None:
+        """What the other contexts need to show something on the demo chain, done once: the dashboards'
+        rollups (and the demo's targets, staff hours and foot traffic), member tiers and earn rules,
+        suppliers with portal users and dock slots, and a queued chain-wide forecast run that the job
+        runner works through in the background (progress on the console's Jobs page)."""
         from mendian.analytics.models import SalesDayLocation, SalesTarget
+        from mendian.members.models import Tier
+        from mendian.planning.models import ForecastRun
+        from mendian.planning.services import forecast_run_create
+        from mendian.purchasing.models import Supplier
 
+        out, err = self.stdout._out, self.stderr._out
         if not SalesDayLocation.objects.exists():
             self.stdout.write("building the dashboards' rollups from the sales history (once)…")
-            call_command("rollups_rebuild", stdout=self.stdout._out, stderr=self.stderr._out)
+            call_command("rollups_rebuild", stdout=out, stderr=err)
         if not SalesTarget.objects.exists():
-            call_command("analytics_demo_inputs", stdout=self.stdout._out, stderr=self.stderr._out)
+            call_command("analytics_demo_inputs", stdout=out, stderr=err)
+        if not Tier.objects.exists():
+            call_command("members", "defaults", stdout=out, stderr=err)
+        if not Supplier.objects.exists():
+            call_command("purchasing_demo_setup", stdout=out, stderr=err)
+        if not ForecastRun.objects.exists():
+            run = forecast_run_create(n_jobs=2)
+            self.stdout.write(f"forecast run {run.pk} queued: the job runner forecasts every store × SKU in the "
+                              "background (Jobs page)")
 
     def _stop(self, procs: list[subprocess.Popen]) -> None:
         for p in procs:
