@@ -825,8 +825,8 @@ def _solve_with_coupon(p: _Problem, forced: list[int], optional: list[int], ub: 
                     best[0] = (ev, list(chosen))
                 return
             k = comp_sorted[pos]
-            # two conflicting rules over exactly the same lines can never both keep a line
-            if not any(j in p.conflicts[k] and p.eligible[j] == p.eligible[k] for j in chosen):
+            # two conflicting rules that both cover only the same single line can never both keep it
+            if len(p.eligible[k]) != 1 or not any(j in p.conflicts[k] and p.eligible[j] == p.eligible[k] for j in chosen):
                 dfs(pos + 1, chosen + [k], chosen_ub + ub[k])
             dfs(pos + 1, chosen, chosen_ub)
 
