@@ -16,7 +16,8 @@ from mendian.core.money import ZERO, line_amount, money_sum, tax_included, to_mo
 CHANNELS = ("pos", "online", "miniprogram", "app")
 ONLINE_CHANNELS = ("online", "miniprogram", "app")
 FULFILMENTS = ("in_store", "pickup", "delivery")
-TENDER_METHODS = ("cash", "card", "wechat_pay", "alipay")
+TENDER_METHODS = ("cash", "card", "wechat_pay", "alipay")  # what a customer hands over; "points" is the system's
+POINTS_METHOD = "points"
 MAX_QUANTITY = 1_000_000  # base units per line (a tonne of goods sold by the gram)
 MAX_AMOUNT = Decimal("999999999.99")  # what an order's money columns hold with room to spare
 
@@ -59,7 +60,7 @@ class SkuInfo:
 
 
 def validate_order_request(*, channel: str, fulfilment: str, lines: Sequence[LineRequest],
-                           tenders: Sequence[TenderRequest], max_lines: int) -> None:
+                           tenders: Sequence[TenderRequest], max_lines: int, require_tenders: bool = True) -> None:
     """Shape-independent rules of an order request; raises InvalidInput (422) naming the field."""
     if channel not in CHANNELS:
         raise InvalidInput(f"unknown channel {channel!r}", code="invalid_channel", details={"field": "channel"})
@@ -80,7 +81,7 @@ def validate_order_request(*, channel: str, fulfilment: str, lines: Sequence[Lin
         if line.quantity > MAX_QUANTITY:
             raise InvalidInput(f"quantity above {MAX_QUANTITY}", code="invalid_quantity",
                                details={"field": f"lines[{i}].quantity", "value": line.quantity})
-    if channel == "pos" and not tenders:
+    if channel == "pos" and not tenders and require_tenders:
         raise InvalidInput("a POS sale is paid at the till: give its tenders", code="tenders_required",
                            details={"field": "tenders"})
     validate_tenders(tenders)
@@ -111,6 +112,23 @@ class PricedLine:
     amount: Decimal  # tax-inclusive, after discount
     tax: Decimal  # VAT contained in amount
     vat_rate: Decimal
+    gift_of: str = ""  # the promotion that gives this line free (买赠/满赠)
+
+
+@dataclass(frozen=True)
+class QuotedLine:
+    """The promotions engine's price of a requested line (same order as the request)."""
+
+    unit_price: Decimal
+    list_amount: Decimal
+    discount: Decimal
+
+
+@dataclass(frozen=True)
+class GiftRequest:
+    promotion: str
+    sku: str
+    quantity: int
 
 
 @dataclass(frozen=True)
@@ -143,6 +161,51 @@ def price_lines(lines: Sequence[LineRequest], skus: Mapping[str, PricedSku]) -> 
             tax=tax_included(amount, sku.vat_rate), vat_rate=sku.vat_rate,
         ))
     return out
+
+
+def price_lines_quoted(lines: Sequence[LineRequest], skus: Mapping[str, PricedSku], quoted: Sequence[QuotedLine],
+                       gifts: Sequence[GiftRequest] = ()) -> list[PricedLine]:
+    """Lines priced by the promotions engine: its regular price and its discount per line (never
+    more than the line, so no amount is negative), then the gift lines at price zero."""
+    if len(quoted) != len(lines):
+        raise ValueError("the quote does not match the lines")
+    out: list[PricedLine] = []
+    for i, (line, q) in enumerate(zip(lines, quoted, strict=True)):
+        sku = skus.get(line.sku)
+        if sku is None:
+            raise unknown_code(f"lines[{i}].sku", line.sku)
+        if not sku.active:
+            raise InvalidInput(f"SKU {line.sku} is not on sale", code="sku_inactive",
+                               details={"field": f"lines[{i}].sku", "value": line.sku})
+        gross = to_money(q.list_amount)
+        if gross > MAX_AMOUNT:
+            raise InvalidInput("line amount too large", code="amount_too_large",
+                               details={"field": f"lines[{i}].quantity", "value": line.quantity})
+        discount = min(max(to_money(q.discount), ZERO), gross)
+        amount = to_money(gross - discount)
+        out.append(PricedLine(
+            line_no=i + 1, sku_id=sku.sku_id, sku_code=sku.code, quantity=line.quantity, unit_price=q.unit_price,
+            price_unit_qty=sku.price_unit_qty, discount=discount, amount=amount,
+            tax=tax_included(amount, sku.vat_rate), vat_rate=sku.vat_rate))
+    for g in gifts:
+        sku = skus.get(g.sku)
+        if sku is None:
+            raise InvalidInput(f"gift SKU {g.sku} of {g.promotion} is unknown", code="gift_unavailable",
+                               details={"promotion": g.promotion, "sku": g.sku})
+        out.append(PricedLine(
+            line_no=len(out) + 1, sku_id=sku.sku_id, sku_code=sku.code, quantity=g.quantity, unit_price=ZERO,
+            price_unit_qty=sku.price_unit_qty, discount=ZERO, amount=ZERO, tax=ZERO, vat_rate=sku.vat_rate,
+            gift_of=g.promotion))
+    return out
+
+
+def points_share(points_value: Decimal, total: Decimal, refunded_before: Decimal, refund_amount: Decimal) -> Decimal:
+    """The part of a refund that the points tender paid: the points' share of the order, cumulative
+    over partial refunds (so the shares of all refunds sum exactly to the points' value)."""
+    if points_value <= 0 or total <= 0:
+        return ZERO
+    after = min(refunded_before + refund_amount, total)
+    return to_money(points_value * after / total) - to_money(points_value * refunded_before / total)
 
 
 def order_totals(lines: Sequence[PricedLine]) -> Totals:

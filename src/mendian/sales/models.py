@@ -34,6 +34,7 @@ class TenderMethod(models.TextChoices):
     CARD = "card", "银行卡 Card"
     WECHAT_PAY = "wechat_pay", "微信支付 WeChat Pay"
     ALIPAY = "alipay", "支付宝 Alipay"
+    POINTS = "points", "积分 Points"
 
 
 class Shift(models.Model):
@@ -87,6 +88,10 @@ class Order(models.Model):
     change = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     refunded_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     pickup_code = models.CharField(max_length=6, blank=True, default="")
+    points_used = models.IntegerField(default=0, help_text="member points redeemed as the points tender")
+    points_value = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    adjustments = models.JSONField(default=list, blank=True,
+                                   help_text='promotions, coupons and points applied: [{"rule","kind","lines","amount","reason"}]')
     shift = models.ForeignKey(Shift, null=True, blank=True, on_delete=models.PROTECT, related_name="orders")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
                                    db_index=False)

@@ -34,6 +34,9 @@ class OrderIn(Schema):
                                    description="in_store | pickup | delivery (default: in_store for pos, else pickup)")
     lines: list[LineIn]
     tenders: list[TenderIn] = Field(default_factory=list, description="required for pos")
+    member: str = Field("", max_length=32, description="member code (会员); prices for the member's tier")
+    coupons: list[str] = Field(default_factory=list, max_length=20, description="coupon codes from the member's wallet")
+    points: int = Field(0, ge=0, description="member points to redeem (a points tender; capped by the chain's share)")
 
     def line_requests(self) -> list[LineRequest]:
         return [LineRequest(sku=ln.sku, quantity=ln.quantity) for ln in self.lines]
@@ -44,6 +47,62 @@ class OrderIn(Schema):
 
 def tender_requests(tenders: list[TenderIn]) -> list[TenderRequest]:
     return [TenderRequest(method=t.method, amount=t.amount, reference=t.reference or "") for t in tenders]
+
+
+class CartIn(Schema):
+    store: str = Field(..., max_length=32, description="store code, e.g. KM001")
+    channel: str = Field(..., max_length=16, description="pos | online | miniprogram | app")
+    lines: list[LineIn]
+    member: str = Field("", max_length=32)
+    coupons: list[str] = Field(default_factory=list, max_length=20)
+    points: int = Field(0, ge=0)
+
+    def line_requests(self) -> list[LineRequest]:
+        return [LineRequest(sku=ln.sku, quantity=ln.quantity) for ln in self.lines]
+
+
+class AdjustmentOut(Schema):
+    rule: str
+    kind: str
+    lines: list[int]
+    amount: str
+    reason: str
+    units: int = 0
+
+
+class HintOut(Schema):
+    promotion: str
+    add_amount: str
+    saving: str
+    message: str
+
+
+class CartLineOut(Schema):
+    line: int
+    sku: str
+    quantity: int
+    unit_price: str
+    list_amount: str
+    discount: str
+    amount: str
+    gift_of: str = ""
+
+
+class CartOut(Schema):
+    store: str
+    channel: str
+    member: str
+    lines: list[CartLineOut]
+    subtotal: str
+    discount_total: str
+    total: str
+    points_used: int
+    points_value: str
+    payable: str
+    coupons_used: list[str]
+    adjustments: list[AdjustmentOut]
+    not_applied: list[dict[str, Any]]
+    hints: list[HintOut]
 
 
 class PayIn(Schema):
@@ -116,6 +175,11 @@ class OrderOut(Schema):
     pickup_code: str | None
     tenders: list[TenderOut]
     refunds: list[str] = Field(default_factory=list, description="refund document numbers")
+    member: str = ""
+    points_used: int = 0
+    points_value: str = "0.00"
+    adjustments: list[AdjustmentOut] = Field(default_factory=list)
+    hints: list[HintOut] = Field(default_factory=list)
     shift: int | None
     created_at: str
     paid_at: str | None
@@ -192,9 +256,46 @@ def order_out(result: OrderResult) -> dict[str, Any]:
                      "created_at": iso(t.created_at), "refund": refund_numbers.get(t.refund_id) if t.refund_id else None}
                     for t in result.tenders],
         "refunds": [r.number for r in result.refunds],
+        "member": o.member_code, "points_used": o.points_used, "points_value": money_str(o.points_value),
+        "adjustments": o.adjustments or [], "hints": result.hints,
         "shift": o.shift_id, "created_at": iso(o.created_at), "paid_at": iso(o.paid_at),
         "expires_at": iso(o.expires_at) if o.status == "pending" else None, "fulfilled_at": iso(o.fulfilled_at),
         "completed_at": iso(o.completed_at), "cancelled_at": iso(o.cancelled_at),
+    }
+
+
+def hints_out(result: Any) -> list[dict[str, Any]]:
+    return [{"promotion": h.promotion, "add_amount": money_str(h.add_amount), "saving": money_str(h.saving),
+             "message": h.message} for h in result.hints]
+
+
+def cart_out(*, store: str, channel: str, lines: list, pricing: Any) -> dict[str, Any]:
+    """The price of a cart as the order would take it (``lines``: sales.domain.PricedLine)."""
+    from .services import _adjustments
+
+    r = pricing.result
+    list_amounts = {}
+    if r is not None:
+        list_amounts = {i + 1: pl.list_amount for i, pl in enumerate(r.lines)}
+    subtotal = sum((ln.amount + ln.discount for ln in lines), Decimal("0"))
+    discount = sum((ln.discount for ln in lines), Decimal("0"))
+    total = sum((ln.amount for ln in lines), Decimal("0"))
+    points_value = r.points_value if r is not None and r.points_used else Decimal("0")
+    return {
+        "store": store, "channel": channel, "member": pricing.member_code,
+        "lines": [{"line": ln.line_no, "sku": ln.sku_code, "quantity": ln.quantity,
+                   "unit_price": money_str(ln.unit_price),
+                   "list_amount": money_str(list_amounts.get(ln.line_no, ln.amount + ln.discount) if not ln.gift_of
+                                            else Decimal("0")),
+                   "discount": money_str(ln.discount), "amount": money_str(ln.amount), "gift_of": ln.gift_of}
+                  for ln in lines],
+        "subtotal": money_str(subtotal), "discount_total": money_str(discount), "total": money_str(total),
+        "points_used": r.points_used if r is not None else 0, "points_value": money_str(points_value),
+        "payable": money_str(total - points_value), "coupons_used": list(r.coupons_used) if r is not None else [],
+        "adjustments": _adjustments(r) if r is not None else [],
+        "not_applied": [{"promotion": n.promotion, "reason_code": n.reason_code, "reason": n.reason}
+                        for n in r.not_applied] if r is not None else [],
+        "hints": hints_out(r) if r is not None else [],
     }
 
 

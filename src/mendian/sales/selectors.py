@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django.db import connection
 from django.db.models import F, Prefetch, QuerySet
+from django.utils import timezone
 
 from mendian.org.models import ChainSettings, Location
 from mendian.org.scope import Scope
+from mendian.promotions.models import Promotion
 
 from .models import Order, OrderLine, Refund, Shift, Tender
 from .services import OrderResult, SaleContext
@@ -15,27 +17,31 @@ _SALE_CONTEXT_SQL = """
 SELECT l.id, l.code, l.kind,
   (SELECT s.id FROM {shift} s WHERE s.store_id = l.id AND s.user_id = %s AND s.status = 'open' LIMIT 1),
   (SELECT c.pos_refuses_negative_stock FROM {settings} c WHERE c.id = 1),
-  (SELECT c.unpaid_order_minutes FROM {settings} c WHERE c.id = 1)
+  (SELECT c.unpaid_order_minutes FROM {settings} c WHERE c.id = 1),
+  EXISTS(SELECT 1 FROM {promotion} p WHERE p.status = 'active' AND (p.ends_at IS NULL OR p.ends_at > %s))
 FROM {location} l WHERE l.code = %s
 """
 
 
 def sale_context_get(*, store_code: str, user_id: int | None) -> SaleContext | None:
-    """The store, the user's open shift there and the chain's sale settings, in one query.
+    """The store, the user's open shift there, the chain's sale settings and whether any promotion
+    is active (else a cart without a member skips the promotions engine), in one query.
 
     Constant SQL text (prepared once per connection on PostgreSQL): it runs on every checkout, and
     composing it with the ORM cost more than running it. Missing settings mean the defaults."""
     qn = connection.ops.quote_name
     sql = _SALE_CONTEXT_SQL.format(shift=qn(Shift._meta.db_table), settings=qn(ChainSettings._meta.db_table),
-                                   location=qn(Location._meta.db_table))
+                                   location=qn(Location._meta.db_table), promotion=qn(Promotion._meta.db_table))
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cur:
-        cur.execute(sql, [user_id, store_code])
+        cur.execute(sql, [user_id, now, store_code])
         row = cur.fetchone()
     if row is None:
         return None
-    pk, code, kind, shift_id, refuse, minutes = row
+    pk, code, kind, shift_id, refuse, minutes, promotions = row
     return SaleContext(store_id=pk, store_code=code, store_kind=kind, open_shift_id=shift_id,
-                       refuse_negative=bool(refuse), unpaid_minutes=30 if minutes is None else int(minutes))
+                       refuse_negative=bool(refuse), unpaid_minutes=30 if minutes is None else int(minutes),
+                       promotions_active=bool(promotions))
 
 
 def location_ref(code: str) -> tuple[int, str] | None:

@@ -86,6 +86,7 @@ class SaleContext:
     open_shift_id: int | None = None
     refuse_negative: bool = False
     unpaid_minutes: int = 30
+    promotions_active: bool | None = None  # None: not known, ask the promotions' rule book
 
 
 @dataclass
@@ -97,6 +98,7 @@ class OrderResult:
     lines: list[OrderLine]
     tenders: list[Tender]
     refunds: list[Refund] = field(default_factory=list)
+    hints: list[dict[str, Any]] = field(default_factory=list)  # upsell hints of the engine, at creation only
 
 
 @dataclass
@@ -138,9 +140,10 @@ def order_event_payload(result: OrderResult) -> dict[str, Any]:
         "total": money_str(o.total), "tax_total": money_str(o.tax_total), "cost_total": str(o.cost_total),
         "paid_total": money_str(o.paid_total), "change": money_str(o.change),
         "refunded_total": money_str(o.refunded_total), "created_at": _iso(o.created_at),
+        "member": o.member_code, "points_used": o.points_used, "points_value": money_str(o.points_value),
         "paid_at": _iso(o.paid_at), "fulfilled_at": _iso(o.fulfilled_at), "completed_at": _iso(o.completed_at),
         "lines": [{"line": ln.line_no, "sku": ln.sku_code, "quantity": ln.quantity, "amount": money_str(ln.amount),
-                   "cost": str(ln.cost), "refunded_qty": ln.refunded_qty} for ln in result.lines],
+                   "discount": money_str(ln.discount), "cost": str(ln.cost), "refunded_qty": ln.refunded_qty} for ln in result.lines],
     }
 
 
@@ -201,6 +204,100 @@ def _assign_pickup_code(order: Order, fields: list[str]) -> None:
         except IntegrityError:
             continue
     raise Conflict("could not draw a free pickup code; try again", code="pickup_code_exhausted")
+
+
+# --- promotions, coupons, points -------------------------------------------------------------------
+
+
+@dataclass
+class CartPricing:
+    """What the promotions engine made of a cart: None ``result`` when no promotion is active and no
+    member takes part (the lines then sell at the store price, at no extra query)."""
+
+    member_code: str = ""
+    result: Any = None  # promotions.domain.PricingResult
+
+    @property
+    def quoted(self) -> bool:
+        return self.result is not None
+
+
+def _adjustments(result: Any) -> list[dict[str, Any]]:
+    return [{"rule": a.promotion, "kind": a.kind, "lines": [i + 1 for i in a.lines], "amount": money_str(a.saving),
+             "reason": a.reason, "units": a.units} for a in result.applied]
+
+
+def cart_pricing(*, ctx: SaleContext, channel: str, lines: Sequence[LineRequest], member: str = "",
+                 coupons: Sequence[str] = (), points: int = 0, now: dt.datetime | None = None) -> CartPricing:
+    """Price a cart with the promotions engine for the member (tier, first order…), the chosen
+    wallet coupons and the points asked. No write. 422 naming the field for an unknown member, a
+    coupon not usable here, or coupons/points without a member."""
+    from mendian.members.selectors import member_pricing_context, points_policy, wallet_coupons_for_pricing
+    from mendian.org.models import Location
+    from mendian.promotions.selectors import active_rulebook
+    from mendian.promotions.services import QuoteLine, pricing_quote
+
+    now = now or timezone.now()
+    member = (member or "").strip()
+    if not member:
+        if coupons:
+            raise InvalidInput("coupons come from a member's wallet: give the member", code="member_required",
+                               details={"field": "member"})
+        if points:
+            raise InvalidInput("points are a member's: give the member", code="member_required",
+                               details={"field": "member"})
+        if ctx.promotions_active is False or (ctx.promotions_active is None and not active_rulebook(at=now).rules):
+            return CartPricing()
+    if points < 0:
+        raise InvalidInput("points are zero or more", code="invalid_points", details={"field": "points"})
+    member_input = None
+    wallet: dict[str, Any] = {}
+    if member:
+        member_input = member_pricing_context(member, at=now)
+        if member_input is None:
+            from mendian.core.errors import unknown_code
+
+            raise unknown_code("member", member)
+        if coupons:
+            wallet = {c.code: c for c in wallet_coupons_for_pricing(member=member, store=ctx.store_code,
+                                                                      channel=channel, at=now)}
+    chosen = []
+    for i, code in enumerate(coupons):
+        if code not in wallet:
+            raise InvalidInput(f"coupon {code} is not usable by {member} here and now", code="coupon_unavailable",
+                               details={"field": f"coupons[{i}]", "value": code})
+        if wallet[code] not in chosen:
+            chosen.append(wallet[code])
+    store = Location.objects.get(pk=ctx.store_id)
+    result = pricing_quote(store=store, channel=channel, lines=[QuoteLine(ln.sku, ln.quantity) for ln in lines],
+                           member=member_input, coupons=chosen, points=points, at=now,
+                           points_policy=points_policy() if points else None)
+    return CartPricing(member_code=member, result=result)
+
+
+def cart_price(*, ctx: SaleContext, channel: str, lines: Sequence[LineRequest], member: str = "",
+               coupons: Sequence[str] = (), points: int = 0, max_lines: int = 500,
+               now: dt.datetime | None = None) -> tuple[CartPricing, list[domain.PricedLine]]:
+    """The price an order of this cart would get now (for terminals before payment). No write."""
+    now = now or timezone.now()
+    domain.validate_order_request(channel=channel, fulfilment="in_store" if channel == "pos" else "pickup",
+                                  lines=lines, tenders=(), max_lines=max_lines, require_tenders=False)
+    pricing = cart_pricing(ctx=ctx, channel=channel, lines=lines, member=member, coupons=coupons, points=points,
+                           now=now)
+    priced, _skus = _priced_lines(pricing, lines, ctx, now)
+    return pricing, priced
+
+
+def _priced_lines(pricing: CartPricing, lines: Sequence[LineRequest], ctx: SaleContext,
+                  now: dt.datetime) -> tuple[list[domain.PricedLine], dict]:
+    gifts = [domain.GiftRequest(g.promotion, g.sku, g.quantity) for g in pricing.result.gifts] if pricing.quoted else []
+    codes = list(dict.fromkeys([ln.sku for ln in lines] + [g.sku for g in gifts]))
+    skus = price_lookup(location_id=ctx.store_id, sku_codes=codes, at=now)
+    if not pricing.quoted:
+        return domain.price_lines(lines, skus), skus
+    quoted = [domain.QuotedLine(unit_price=pl.unit_price, list_amount=pl.list_amount, discount=pl.discount)
+              for pl in pricing.result.lines]
+    return domain.price_lines_quoted(lines, skus, quoted, gifts), skus
 
 
 # --- create ---------------------------------------------------------------------------------------
@@ -282,8 +379,8 @@ def _insert_order(order: Order, lines: Sequence[OrderLine], tenders: Sequence[Te
 
 
 def order_create(*, actor: Any, ctx: SaleContext, channel: str, fulfilment: str, lines: Sequence[LineRequest],
-                 tenders: Sequence[TenderRequest] = (), max_lines: int = 500,
-                 now: dt.datetime | None = None) -> OrderResult:
+                 tenders: Sequence[TenderRequest] = (), max_lines: int = 500, member: str = "",
+                 coupons: Sequence[str] = (), points: int = 0, now: dt.datetime | None = None) -> OrderResult:
     """Create an order at ``ctx``'s store.
 
     POS: created paid and completed at once; stock leaves with ``stock_sell`` (not refused for book
@@ -301,10 +398,18 @@ def order_create(*, actor: Any, ctx: SaleContext, channel: str, fulfilment: str,
     if is_pos and ctx.open_shift_id is None:
         raise Conflict(f"open a shift at {ctx.store_code} before selling", code="no_open_shift")
     with transaction.atomic(savepoint=False), write_batch():
-        skus = price_lookup(location_id=ctx.store_id, sku_codes=[ln.sku for ln in lines], at=now)
-        priced = domain.price_lines(lines, skus)
+        pricing = cart_pricing(ctx=ctx, channel=channel, lines=lines, member=member, coupons=coupons, points=points,
+                               now=now)
+        priced, skus = _priced_lines(pricing, lines, ctx, now)
         totals = domain.order_totals(priced)
-        settlement = domain.settle(totals.total, tenders) if tenders else None
+        result_q = pricing.result
+        points_used = result_q.points_used if pricing.quoted else 0
+        points_value = to_money(result_q.points_value) if points_used else ZERO
+        payable = to_money(totals.total - points_value)
+        settlement = domain.settle(payable, tenders) if tenders else None
+        if is_pos and settlement is None:
+            raise InvalidInput("a POS sale is paid at the till: give its tenders", code="tenders_required",
+                               details={"field": "tenders"})
         number = domain.order_number(ctx.store_code, local_date(now), _next_sequence(ctx.store_id, local_date(now)))
         stock_lines = [StockLine(sku_id=s, quantity=q) for s, q in domain.stock_quantities(priced)]
         try:
@@ -326,7 +431,9 @@ def order_create(*, actor: Any, ctx: SaleContext, channel: str, fulfilment: str,
         order = Order(
             number=number, store_id=ctx.store_id, channel=channel, fulfilment=fulfilment, status=status,
             subtotal=totals.subtotal, discount_total=totals.discount_total, total=totals.total,
-            tax_total=totals.tax_total, paid_total=settlement.paid if paid else ZERO,
+            tax_total=totals.tax_total, paid_total=(settlement.paid if paid else ZERO) + points_value,
+            member_code=pricing.member_code, points_used=points_used, points_value=points_value,
+            adjustments=_adjustments(result_q) if pricing.quoted else [],
             change=settlement.change if paid else ZERO, shift_id=ctx.open_shift_id if is_pos else None,
             created_by_id=_actor_id(actor), created_at=now, paid_at=now if paid else None,
             expires_at=None if paid else now + dt.timedelta(minutes=ctx.unpaid_minutes),
@@ -346,18 +453,43 @@ def order_create(*, actor: Any, ctx: SaleContext, channel: str, fulfilment: str,
             order_lines.append(ln)
         order.cost_total = cost_total
         tender_rows = _new_tenders(order, tenders, now, shift_id=order.shift_id)
+        if points_used:
+            tender_rows.insert(0, Tender(order=order, method=domain.POINTS_METHOD, amount=points_value,
+                                         reference=f"{points_used} points", created_at=now, shift_id=None))
         _insert_order(order, order_lines, tender_rows)
+        if pricing.quoted:
+            _redeem(pricing, number, now, points_used, totals.total)
         if paid and not is_pos and fulfilment == "pickup":
             _assign_pickup_code(order, ["status"])
-        result = OrderResult(order=order, store_code=ctx.store_code, lines=order_lines, tenders=tender_rows)
+        result = OrderResult(order=order, store_code=ctx.store_code, lines=order_lines, tenders=tender_rows,
+                             hints=[{"promotion": h.promotion, "add_amount": money_str(h.add_amount),
+                                     "saving": money_str(h.saving), "message": h.message}
+                                    for h in result_q.hints] if pricing.quoted else [])
         _audit(actor, "order.create", result, None, {"status": status, "channel": channel, "total": str(order.total),
                                                       "paid_total": str(order.paid_total), "lines": len(order_lines)})
         # A POS sale is born paid, handed over and completed: it announces its birth and its end
         # (the payload carries paid_at and fulfilled_at); online orders announce each step as it comes.
-        topics = ["order.created", "order.completed"] if is_pos else (
+        # A member's POS sale also says it is paid (the members app awards growth and points on it).
+        topics = (["order.created", "order.paid", "order.completed"] if order.member_code else
+                  ["order.created", "order.completed"]) if is_pos else (
             ["order.created", "order.paid"] if paid else ["order.created"])
         _publish(topics, result)
     return result
+
+
+def _redeem(pricing: CartPricing, number: str, now: dt.datetime, points_used: int, total: Decimal) -> None:
+    """Coupons (one conditional UPDATE each: of concurrent orders exactly one wins), points and the
+    promotions' usage; any refusal rolls the whole order back."""
+    from mendian.members.services import coupon_redeem, points_redeem
+    from mendian.promotions.services import promotion_usage_record
+
+    code = pricing.member_code
+    for c in sorted(pricing.result.coupons_used):
+        coupon_redeem(coupon_code=c, order_number=number, member=code, at=now)
+    if points_used:
+        points_redeem(member=code, order_number=number, points=points_used, order_payable=total, at=now)
+    if pricing.result.applied:
+        promotion_usage_record(order_ref=number, member_code=code, result=pricing.result, at=now)
 
 
 def order_lost_demand_record(*, shortage: StockShortage) -> None:
@@ -385,9 +517,9 @@ def order_pay(*, actor: Any, order_id: int, tenders: Sequence[TenderRequest],
         minutes = ChainSettings.current().unpaid_order_minutes
         if order.created_at <= now - dt.timedelta(minutes=minutes):
             raise Conflict(f"order {order.number} was not paid within {minutes} minutes", code="order_expired")
-        settlement = domain.settle(order.total, tenders)
+        settlement = domain.settle(to_money(order.total - order.points_value), tenders)
         order.status, order.paid_total, order.change, order.paid_at = (
-            OrderStatus.PAID, settlement.paid, settlement.change, now)
+            OrderStatus.PAID, to_money(settlement.paid + order.points_value), settlement.change, now)
         fields = ["status", "paid_total", "change", "paid_at"]
         if order.fulfilment == "pickup":
             _assign_pickup_code(order, fields)
@@ -560,7 +692,12 @@ def order_refund(*, actor: Any, order_id: int, lines: Sequence[RefundRequestLine
                   for ln in result.lines]
         plan = domain.plan_refund(states, lines)
         held = domain.net_payments([(t.method, t.amount, t.reference) for t in result.tenders], order.change)
-        payouts = domain.refund_tenders(plan.amount, held, tenders)
+        # the points tender's share goes back as points (the members app returns them on order.refunded)
+        share = domain.points_share(order.points_value, order.total, order.refunded_total, plan.amount)
+        payouts = domain.refund_tenders(to_money(plan.amount - share),
+                                        [p for p in held if p.method != domain.POINTS_METHOD], tenders)
+        if share > 0:
+            payouts.append(TenderRequest(domain.POINTS_METHOD, share, "points returned"))
         by_no = {ln.line_no: ln for ln in result.lines}
         back: list[LotTake] = []
         for r in plan.lines:

@@ -69,8 +69,8 @@ def test_pos_sale_is_completed_paid_on_the_shift_and_takes_stock(chain, open_shi
     assert topics(o.number) == ["order.created", "order.completed"]  # born paid, handed over and completed
     event = OutboxEvent.objects.get(topic="order.created", payload__number=o.number)
     assert event.partition == "KM001"
-    assert event.payload["lines"][0] == {"line": 1, "sku": "S001", "quantity": 2, "amount": "25.00", "cost": "8.0000",
-                                         "refunded_qty": 0}
+    assert event.payload["lines"][0] == {"line": 1, "sku": "S001", "quantity": 2, "amount": "25.00", "discount": "0.00",
+                                         "cost": "8.0000", "refunded_qty": 0}
     assert event.payload["total"] == "34.00" and event.payload["status"] == "completed"
     assert AuditEntry.objects.filter(object_ref=o.number, action="order.create").count() == 1
     assert stock_ledger_check() == []
