@@ -143,7 +143,7 @@ def sales_report(*, scope: Scope, level: str, code: str | None, start: dt.date, 
         direct = [pk for pk, c in cats.items() if c.parent_id == cat.pk]
         if direct:
             group = {pk: next((d for d in direct if _is_under(cats, pk, d)), cat.pk) for pk in under}
-            children = _merge_by(s, group, cats, SalesDayCategory, skip=cat.pk)
+            children = _merge_by(s, group, cats, SalesDayCategory)
         else:
             skus = dict(Sku.objects.filter(product__category_id=cat.pk).values_list("pk", "code"))
             children = _rows(s, "sku_id", SalesDaySku, "sku", {pk: (c, c) for pk, c in skus.items()})
@@ -194,7 +194,7 @@ def _is_under(cats: dict[int, Any], pk: int, ancestor: int) -> bool:
     return False
 
 
-def _merge_by(s: Slice, group: dict[int, int], cats: dict[int, Any], model: type, skip: int | None = None) -> list[Row]:
+def _merge_by(s: Slice, group: dict[int, int], cats: dict[int, Any], model: type) -> list[Row]:
     acc: dict[int, list[Measures]] = {}
     for i, src in enumerate((_by(s, "category_id", model), _by(_ly(s), "category_id", model))):
         for k, m in src.items():
@@ -202,7 +202,7 @@ def _merge_by(s: Slice, group: dict[int, int], cats: dict[int, Any], model: type
             if g is None:
                 continue
             acc.setdefault(g, [Measures(), Measures()])[i].add(m)
-    return [Row("category" if g != skip else "category", cats[g].code, cats[g].name, v[0], v[1])
+    return [Row("category", cats[g].code, cats[g].name, v[0], v[1])
             for g, v in acc.items()]
 
 
