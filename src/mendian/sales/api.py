@@ -139,7 +139,7 @@ def cart_price(request: HttpRequest, payload: CartIn):
     pricing, lines = services.cart_price(ctx=ctx, channel=payload.channel, lines=payload.line_requests(),
                                          member=payload.member, coupons=payload.coupons, points=payload.points,
                                          max_lines=settings.MENDIAN_MAX_ORDER_LINES)
-    return 200, cart_out(store=ctx.store_code, channel=payload.channel, lines=lines, pricing=pricing)
+    return Status(200, cart_out(store=ctx.store_code, channel=payload.channel, lines=lines, pricing=pricing))
 
 
 class OrderFilters(Schema):

@@ -141,3 +141,30 @@ def test_pos_sales_and_online_reservations_on_one_sku_keep_balances_equal_to_led
     assert stock_ledger_check() == []
     level = StockLevel.objects.get(location=chain.km1, sku=sku)
     assert (level.on_hand, level.reserved) == (on_hand, reserved)
+
+
+def test_one_coupon_raced_by_two_checkouts_pays_exactly_one_order(chain, api_client):
+    from mendian.members.models import Coupon
+    from mendian.members.services import coupon_claim
+    from mendian.members.tests.factories import CouponTemplateFactory, MemberFactory
+
+    m = MemberFactory(code="M0000000099")
+    CouponTemplateFactory(code="CRACE", threshold=D("50.00"), amount=D("10.00"))
+    coupon = coupon_claim(member=m, template_code="CRACE")
+    tok = token(api_client, chain.users["manager_km1"])
+    body = {"store": "KM001", "channel": "online", "fulfilment": "pickup", "lines": [{"sku": "S005", "quantity": 4}],
+            "member": m.code, "coupons": [coupon.code],
+            "tenders": [{"method": "alipay", "amount": "90.00", "reference": "ali"}]}
+    results = run_parallel(2, lambda i: post(tok, "/api/v1/orders", body, key=f"race-{i}"))
+    codes = sorted(code for code, _ in results)
+    # the loser either priced the cart after the winner committed (422: not in the wallet any more) or
+    # lost the conditional UPDATE of the coupon (409): both say coupon_unavailable and write nothing
+    assert codes[0] == 201 and codes[1] in (409, 422), results
+    loser = next(j for code, j in results if code != 201)
+    assert loser["error"]["code"] == "coupon_unavailable", loser
+    winner = next(j for code, j in results if code == 201)
+    coupon.refresh_from_db()
+    assert coupon.status == Coupon.Status.USED and coupon.order_number == winner["number"]
+    assert Order.objects.filter(member_code=m.code).count() == 1
+    assert Order.objects.get(number=winner["number"]).discount_total == D("10.00")
+    assert stock_ledger_check() == []
