@@ -5,6 +5,7 @@ Measured: PostgreSQL 14, SQLite 16. The statements:
  1 user from the access token            platform.auth
  2 role assignments                      org.scope
  3 store + open shift + chain settings   sales.selectors.sale_context_get
+   + "is any promotion active?" (EXISTS)  (none, no member: the promotions engine is skipped)
  4 BEGIN / SAVEPOINT                     platform.idempotency
  5 claim the Idempotency-Key             platform.idempotency
  6 SKUs with their store prices          catalog.pricing
