@@ -14,7 +14,7 @@ from .models import Order, OrderLine, Refund, Shift, Tender
 from .services import OrderResult, SaleContext
 
 _SALE_CONTEXT_SQL = """
-SELECT l.id, l.code, l.kind,
+SELECT l.id, l.code, l.kind, l.region_id,
   (SELECT s.id FROM {shift} s WHERE s.store_id = l.id AND s.user_id = %s AND s.status = 'open' LIMIT 1),
   (SELECT c.pos_refuses_negative_stock FROM {settings} c WHERE c.id = 1),
   (SELECT c.unpaid_order_minutes FROM {settings} c WHERE c.id = 1),
@@ -38,8 +38,8 @@ def sale_context_get(*, store_code: str, user_id: int | None) -> SaleContext | N
         row = cur.fetchone()
     if row is None:
         return None
-    pk, code, kind, shift_id, refuse, minutes, promotions = row
-    return SaleContext(store_id=pk, store_code=code, store_kind=kind, open_shift_id=shift_id,
+    pk, code, kind, region_id, shift_id, refuse, minutes, promotions = row
+    return SaleContext(store_id=pk, store_code=code, store_kind=kind, region_id=region_id, open_shift_id=shift_id,
                        refuse_negative=bool(refuse), unpaid_minutes=30 if minutes is None else int(minutes),
                        promotions_active=bool(promotions))
 

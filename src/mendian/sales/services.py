@@ -87,6 +87,7 @@ class SaleContext:
     refuse_negative: bool = False
     unpaid_minutes: int = 30
     promotions_active: bool | None = None  # None: not known, ask the promotions' rule book
+    region_id: int | None = None
 
 
 @dataclass
@@ -268,7 +269,8 @@ def cart_pricing(*, ctx: SaleContext, channel: str, lines: Sequence[LineRequest]
                                details={"field": f"coupons[{i}]", "value": code})
         if wallet[code] not in chosen:
             chosen.append(wallet[code])
-    store = Location.objects.get(pk=ctx.store_id)
+    store = (Location(pk=ctx.store_id, code=ctx.store_code, kind=ctx.store_kind, region_id=ctx.region_id)
+             if ctx.region_id is not None else Location.objects.get(pk=ctx.store_id))
     result = pricing_quote(store=store, channel=channel, lines=[QuoteLine(ln.sku, ln.quantity) for ln in lines],
                            member=member_input, coupons=chosen, points=points, at=now,
                            points_policy=points_policy() if points else None)
