@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import threading
-from collections.abc import Callable
 
 import pytest
-from django.db import close_old_connections, connection
 
 from mendian.catalog.tests.factories import SkuFactory
+from mendian.core.testing import run_threads
 from mendian.inventory.errors import InsufficientStock
 from mendian.inventory.models import StockMovement
 from mendian.inventory.services import StockLine, stock_ledger_check, stock_reserve, stock_sell
@@ -18,29 +16,6 @@ from mendian.inventory.tests.factories import level, receive, totals
 from mendian.org.tests.factories import LocationFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_threads(n: int, work: Callable[[int], object]) -> list[object]:
-    """Start ``n`` threads at once (barrier); return each thread's result or exception."""
-    barrier = threading.Barrier(n)
-    results: list[object] = [None] * n
-
-    def target(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except Exception as exc:  # collected and asserted on by the test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    close_old_connections()
-    return results
 
 
 def test_fifty_reservations_of_one_unit_with_ten_available():

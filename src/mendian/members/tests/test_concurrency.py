@@ -3,12 +3,9 @@ template's quota and one member's points."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 import pytest
-from django.db import close_old_connections, connection
 
+from mendian.core.testing import run_threads
 from mendian.members import selectors, services
 from mendian.members.errors import CouponUnavailable, InsufficientPoints, MemberExists, QuotaExhausted
 from mendian.members.models import Coupon, CouponTemplate, Member, PointsEntry
@@ -16,28 +13,6 @@ from mendian.members.models import Coupon, CouponTemplate, Member, PointsEntry
 from .factories import CouponTemplateFactory, MemberFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_threads(n: int, work: Callable[[int], object]) -> list[object]:
-    barrier = threading.Barrier(n)
-    results: list[object] = [None] * n
-
-    def target(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except Exception as exc:  # collected and asserted on by the test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    close_old_connections()
-    return results
 
 
 def test_one_coupon_twenty_checkouts_exactly_one_wins():

@@ -3,41 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Callable
 
 import pytest
-from django.db import close_old_connections, connection
 
 from mendian.core.errors import Conflict
+from mendian.core.testing import run_threads
 from mendian.core.timeutil import local_tz
 from mendian.purchasing import services
 from mendian.purchasing.models import DeliveryAppointment, DockSlot
 from mendian.purchasing.selectors import purchasing_access
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_threads(n: int, work: Callable[[int], object]) -> list[object]:
-    barrier = threading.Barrier(n)
-    results: list[object] = [None] * n
-
-    def target(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except Exception as exc:  # collected and asserted on by the test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    close_old_connections()
-    return results
 
 
 def _notices(world, n: int) -> list[str]:

@@ -1,0 +1,31 @@
+"""Helpers for tests that race real threads against PostgreSQL (each thread has its own connection)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from django.db import close_old_connections, connection
+
+
+def run_threads(n: int, work: Callable[[int], object]) -> list[object]:
+    """Start ``n`` threads at once (barrier); return each thread's result or exception."""
+    barrier = threading.Barrier(n)
+    results: list[object] = [None] * n
+
+    def target(i: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[i] = work(i)
+        except Exception as exc:  # collected and asserted on by the test
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    close_old_connections()
+    return results
