@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 
 
@@ -24,21 +23,9 @@ def main() -> None:
     parser.add_argument("--skus", type=int, default=1000)
     parser.add_argument("--suppliers", type=int, default=5)
     args = parser.parse_args()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mendian.settings")
-    import django
+    from mendian.core.testing import run_benchmark_in_test_database
 
-    django.setup()
-    from django.conf import settings
-    from django.db import connection
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
-        result = _run(args)
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-    result["database"] = "postgresql" if settings.IS_POSTGRES else "sqlite"
+    result = run_benchmark_in_test_database(lambda: _run(args))
     print(json.dumps(result))
 
 
