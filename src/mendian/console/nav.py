@@ -45,6 +45,7 @@ _NAV: list[NavItem] = [
     NavItem("counts", _("Stock counts"), "console:counts", frozenset({"hq", "region", "store"})),
     NavItem("targets", _("Targets & imports"), "console:targets", frozenset({"hq", "region"})),
     NavItem("transfers", _("Transfers"), "console:transfers", frozenset({"hq", "region", "store"})),
+    NavItem("purchase_orders", _("Purchase orders"), "console:purchase_orders"),
     NavItem("jobs", _("Jobs"), "console:jobs"),
 ]
 

@@ -30,3 +30,6 @@ urlpatterns = [
 from .views import transfers as transfers_views  # noqa: E402  (issue 5: cross-store transfers)
 
 urlpatterns += transfers_views.urlpatterns
+from .views import purchasing as purchasing_views  # noqa: E402  (issues 4 and 6: purchase orders, supplier view)
+
+urlpatterns += purchasing_views.urlpatterns
