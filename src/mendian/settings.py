@@ -154,6 +154,7 @@ USE_TZ = True
 # --- static -------------------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every request without it (collectstatic fills it)
 # The console's front-end libraries come from node_modules (npm ci, pinned by package-lock.json).
 NODE_MODULES = PROJECT_DIR / "node_modules"
 # Only the packages' dist folders: WhiteNoise scans every file it serves at start-up.
