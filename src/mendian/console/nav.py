@@ -46,6 +46,10 @@ _NAV: list[NavItem] = [
     NavItem("targets", _("Targets & imports"), "console:targets", frozenset({"hq", "region"})),
     NavItem("transfers", _("Transfers"), "console:transfers", frozenset({"hq", "region", "store"})),
     NavItem("purchase_orders", _("Purchase orders"), "console:purchase_orders"),
+    NavItem("members", _("Members"), "console:members", frozenset({"hq", "region", "store"}), frozenset({"hq", "region", "store_manager", "cashier"})),
+    NavItem("coupons", _("Coupons"), "console:coupon_templates", frozenset({"hq"}), frozenset({"hq"})),
+    NavItem("promotions", _("Promotions"), "console:promotions", frozenset({"hq"}), frozenset({"hq"})),
+    NavItem("price_preview", _("Price preview"), "console:price_preview", frozenset({"hq", "region", "store"})),
     NavItem("jobs", _("Jobs"), "console:jobs"),
 ]
 

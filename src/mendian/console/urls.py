@@ -30,6 +30,9 @@ urlpatterns = [
 from .views import transfers as transfers_views  # noqa: E402  (issue 5: cross-store transfers)
 
 urlpatterns += transfers_views.urlpatterns
+from .views import marketing as marketing_views  # noqa: E402  (issues 3 and 6: members, coupons, promotions)
+
+urlpatterns += marketing_views.urlpatterns
 from .views import purchasing as purchasing_views  # noqa: E402  (issues 4 and 6: purchase orders, supplier view)
 
 urlpatterns += purchasing_views.urlpatterns
