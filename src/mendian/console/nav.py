@@ -45,7 +45,8 @@ _NAV: list[NavItem] = [
     NavItem("counts", _("Stock counts"), "console:counts", frozenset({"hq", "region", "store"})),
     NavItem("targets", _("Targets & imports"), "console:targets", frozenset({"hq", "region"})),
     NavItem("transfers", _("Transfers"), "console:transfers", frozenset({"hq", "region", "store"})),
-    NavItem("purchase_orders", _("Purchase orders"), "console:purchase_orders"),
+    NavItem("purchase_orders", _("Purchase orders"), "console:purchase_orders",
+            roles=frozenset({"hq", "buyer", "region", "store_manager", "supplier"})),
     NavItem("members", _("Members"), "console:members", frozenset({"hq", "region", "store"}), frozenset({"hq", "region", "store_manager", "cashier"})),
     NavItem("coupons", _("Coupons"), "console:coupon_templates", frozenset({"hq"}), frozenset({"hq"})),
     NavItem("promotions", _("Promotions"), "console:promotions", frozenset({"hq"}), frozenset({"hq"})),
@@ -62,6 +63,8 @@ def register_nav(item: NavItem, *, before: str | None = None) -> None:
 
 
 def nav_for(kind: str, roles: frozenset[str]) -> list[NavItem]:
+    if roles == {"supplier"}:  # a supplier's portal user: only the pages made for suppliers
+        return [i for i in _NAV if "supplier" in i.roles]
     return [i for i in _NAV if kind in i.kinds and (not i.roles or i.roles & roles)]
 
 

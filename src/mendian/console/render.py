@@ -16,6 +16,9 @@ def page(request: HttpRequest, template: str, context: dict[str, Any] | None = N
     if request.user.is_authenticated:
         p = persona(request)
         ctx.setdefault("persona", p)
-        ctx["nav_items"] = nav_for(p.kind, p.scope.roles)
+        roles = p.scope.roles
+        if not roles and hasattr(request.user, "supplier_link"):
+            roles = frozenset({"supplier"})
+        ctx["nav_items"] = nav_for(p.kind, roles)
     ctx["nav_active"] = nav
     return render(request, template, ctx, status=status)

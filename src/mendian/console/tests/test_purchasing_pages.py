@@ -101,6 +101,9 @@ def test_supplier_sees_only_own_orders(world, signed_in):
     buyer.post(f"/purchasing/orders/{order.number}/approve/")
     buyer.post(f"/purchasing/orders/{order.number}/send/")
     other = signed_in(u["other_supplier"])
+    home = other.get("/")
+    assert home.status_code == 302 and home["Location"] == "/purchasing/orders/"
+    assert [i.key for i in other.get("/purchasing/orders/").context["nav_items"]] == ["purchase_orders"]
     assert other.get(f"/purchasing/orders/{order.number}/").status_code == 404
     assert order.number not in [o.number for o in other.get("/purchasing/orders/").context["rows"]]
     assert other.post(f"/purchasing/orders/{order.number}/confirm/", {}).status_code == 404
@@ -129,3 +132,15 @@ def test_cashier_gets_404(world, signed_in):
     assert cashier.post("/purchasing/orders/suggest/").status_code == 404
     order.refresh_from_db()
     assert order.status == "draft"
+
+
+def test_the_navigation_offers_purchase_orders_to_buyers_and_suppliers_only():
+    from mendian.console.nav import nav_for
+
+    def keys(kind, roles):
+        return {i.key for i in nav_for(kind, frozenset(roles))}
+
+    assert "purchase_orders" in keys("buyer", {"buyer"})
+    assert "purchase_orders" in keys("store", {"store_manager"})
+    assert "purchase_orders" not in keys("store", {"cashier"})
+    assert keys("store", {"supplier"}) == {"purchase_orders"}

@@ -31,6 +31,8 @@ from ..tables import Column, Table, chart_spec, maybe_export
 @console_view
 def home(request: HttpRequest) -> HttpResponse:
     kind = request.persona.kind
+    if not request.persona.scope.roles and hasattr(request.user, "supplier_link"):
+        return redirect("console:purchase_orders")  # a supplier's portal user: their purchase orders
     if kind == "store":
         return redirect("console:store_dashboard")
     if kind == "buyer":
