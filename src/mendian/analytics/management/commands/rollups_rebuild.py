@@ -33,4 +33,5 @@ class Command(BaseCommand):
         result = rollups_rebuild(start=start, end=end, location_ids=ids, progress=progress)
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(
-            f"rollups rebuilt: {result.orders} orders, {result.history_rows} history rows; rows {result.rows}"))
+            f"rollups rebuilt: {result.history_rows} history rows, then {result.orders} orders after each "
+            f"location's last history day (rows written from them: {result.rows})"))
