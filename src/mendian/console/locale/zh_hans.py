@@ -335,6 +335,13 @@ if __name__ == "__main__":
     entries = text.split("\n\n")
     missing = []
 
+    def _unfuzzy(line: str) -> str:
+        """Drop "fuzzy" from a flags line such as "#, fuzzy, python-format" (the entry is now translated)."""
+        if not line.startswith("#,"):
+            return line
+        flags = [f.strip() for f in line[2:].split(",") if f.strip() and f.strip() != "fuzzy"]
+        return "#, " + ", ".join(flags) if flags else ""
+
     def unquote(lines: list[str]) -> str:
         return "".join(re.match(r'^(?:msgid |msgstr )?"(.*)"$', ln).group(1) for ln in lines).replace('\\"', '"')
 
@@ -356,7 +363,7 @@ if __name__ == "__main__":
             missing.append(msgid)
             out.append(e)
             continue
-        lines = [ln for ln in lines[:j] if ln != "#, fuzzy"] + ['msgstr "' + zh.replace('"', '\\"') + '"']
+        lines = [x for x in (_unfuzzy(ln) for ln in lines[:j]) if x] + ['msgstr "' + zh.replace('"', '\\"') + '"']
         out.append("\n".join(lines))
     po.write_text("\n\n".join(out))
     if missing:
