@@ -204,3 +204,31 @@ def slow_mover_list(request: HttpRequest, filters: Query[SlowMoverFilters]):
     loc = _location(scope, filters.location)
     as_of, items = selectors.slow_movers(loc.pk)
     return {"location": loc.code, "as_of": as_of, "items": items, "count": len(items)}
+
+
+class MarkdownDraftIn(Schema):
+    skus: list[str] | None = None
+
+
+@router.post("/slow-movers/{location}/draft-promotion", response={201: dict, **ERRORS},
+             summary="Draft markdown promotions for a location's slow movers (never activated automatically)")
+def slow_mover_draft_promotion(request: HttpRequest, location: str, payload: MarkdownDraftIn | None = None):
+    """HQ and buyers: one draft special-price promotion per markdown level, scoped to the store and its
+    SKUs, valid 14 days; 422 ``nothing_to_mark_down`` when no SKU qualifies. `Idempotency-Key` optional."""
+    from .markdowns import markdown_promotion_draft
+
+    scope = user_scope(request.user)
+    loc = _location(scope, location)
+    _require(scope, MASTER_ROLES)
+    body = payload.model_dump(mode="json") if payload else {"skus": None}
+
+    def create():
+        promos = markdown_promotion_draft(actor=request.user, location_code=loc.code, sku_codes=body["skus"])
+        items = [{"code": p.code, "name": p.name, "status": p.status, "kind": p.kind, "condition": p.condition,
+                  "benefit": p.benefit, "starts_at": iso(p.starts_at), "ends_at": iso(p.ends_at)} for p in promos]
+        return 201, {"location": loc.code, "items": items, "count": len(items)}
+
+    stored = idempotent_create(user_id=request.user.pk, scope=f"planning.markdown_draft.{loc.code}",
+                               key=request.headers.get("Idempotency-Key") or None, payload=body, create=create,
+                               required=False)
+    return Status(stored.status, stored.body)
