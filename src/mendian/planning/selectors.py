@@ -227,7 +227,8 @@ class ParamLookup:
         sp = self._supplier(sku_id)
         if sp is not None:
             return ReplenishmentParams(float(sp.lead_time_days), float(sp.lead_time_std_days),
-                                       float(sp.review_period_days), source=f"supplier:{sp.supplier_code}")
+                                       float(sp.review_period_days),
+                                       source=f"supplier:{sp.supplier_code}" + (":measured" if sp.measured else ""))
         return ReplenishmentParams()
 
 

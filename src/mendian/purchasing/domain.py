@@ -204,6 +204,7 @@ class Scorecard:
     reject_rate: float | None
     lead_time_mean_days: float | None
     lead_time_std_days: float | None
+    deliveries: int = 0  # orders with a receipt: how many lead times the mean and spread come from
 
 
 def scorecard(*, deliveries: Sequence[tuple[float, bool]], ordered: int, accepted: int, received: int,
@@ -223,4 +224,5 @@ def scorecard(*, deliveries: Sequence[tuple[float, bool]], ordered: int, accepte
         reject_rate=round(rejected / received, 4) if received else None,
         lead_time_mean_days=round(mean, 2) if mean is not None else None,
         lead_time_std_days=round(std, 2) if std is not None else None,
+        deliveries=n,
     )

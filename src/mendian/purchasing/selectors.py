@@ -331,18 +331,42 @@ class SupplierParams:
     lead_time_days: Decimal
     lead_time_std_days: Decimal
     review_period_days: Decimal
+    measured: bool = False  # lead time and spread from the scorecard's deliveries, not the configured values
+
+
+# Deliveries a supplier needs before its measured lead time replaces the configured one.
+MIN_MEASURED_DELIVERIES = 3
+SCORECARD_WINDOW = dt.timedelta(days=365)
 
 
 def supplier_params_for(sku_ids: Iterable[int]) -> dict[int, SupplierParams]:
     """Lead time, its spread and review period of each SKU's preferred supplier (lowest rank, then
-    cost): the input planning's safety stock needs for purchased goods."""
+    cost): the input planning's safety stock needs for purchased goods. Once the supplier has
+    ``MIN_MEASURED_DELIVERIES`` deliveries in the last year, the scorecard's measured lead-time mean and
+    spread are used instead of the configured ones."""
+    from django.utils import timezone
+
     from .models import SupplierSku
 
+    chosen: dict[int, tuple[int, str, Decimal, Decimal, Decimal]] = {}
+    for sku_id, sup_id, code, lt, sd, rp in (
+            SupplierSku.objects.filter(sku_id__in=list(sku_ids), active=True, supplier__active=True)
+            .order_by("sku_id", "rank", "cost_price", "supplier__code")
+            .values_list("sku_id", "supplier_id", "supplier__code", "supplier__lead_time_days",
+                         "supplier__lead_time_std_days", "supplier__review_period_days")):
+        chosen.setdefault(sku_id, (sup_id, code, lt, sd, rp))
+    since = timezone.now() - SCORECARD_WINDOW
+    measured: dict[int, domain.Scorecard] = {}
+    for sup_id in {c[0] for c in chosen.values()}:
+        card = supplier_scorecard(supplier_id=sup_id, since=since)
+        if card.deliveries >= MIN_MEASURED_DELIVERIES and card.lead_time_mean_days is not None:
+            measured[sup_id] = card
     out: dict[int, SupplierParams] = {}
-    for sku_id, code, lt, sd, rp in (SupplierSku.objects.filter(sku_id__in=list(sku_ids), active=True,
-                                                                supplier__active=True)
-                                     .order_by("sku_id", "rank", "cost_price", "supplier__code")
-                                     .values_list("sku_id", "supplier__code", "supplier__lead_time_days",
-                                                  "supplier__lead_time_std_days", "supplier__review_period_days")):
-        out.setdefault(sku_id, SupplierParams(code, lt, sd, rp))
+    for sku_id, (sup_id, code, lt, sd, rp) in chosen.items():
+        card = measured.get(sup_id)
+        if card is not None:
+            out[sku_id] = SupplierParams(code, Decimal(str(round(card.lead_time_mean_days, 2))),
+                                         Decimal(str(round(card.lead_time_std_days or 0, 2))), rp, measured=True)
+        else:
+            out[sku_id] = SupplierParams(code, lt, sd, rp)
     return out
