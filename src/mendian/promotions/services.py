@@ -18,7 +18,7 @@ from django.utils import timezone
 from mendian.core.errors import Conflict, InvalidInput, NotFound, unknown_code
 from mendian.org.models import Location
 from mendian.platform.audit import audit_record
-from mendian.platform.batch import write_batch
+from mendian.platform.batch import current_batch, write_batch
 
 from . import selectors
 from .domain import (
@@ -163,44 +163,87 @@ def promotion_usage_record(*, order_ref: str, member_code: str, result: PricingR
 
     Call inside the transaction that creates the order. Each counter moves by a conditional UPDATE
     (``quota_used + units <= quota_total``), so concurrent checkouts never oversell a flash sale or
-    overspend a budget; when one cannot move, ``PromotionQuotaExhausted`` is raised and the caller's
-    transaction rolls back: re-quote (the rule book now sees the smaller quota and prices the rest at
-    the regular price) or refuse. Recording the same order twice changes nothing.
+    overspend a budget; when one cannot move, ``PromotionQuotaExhausted`` is raised with nothing of
+    this call left behind (its savepoint is rolled back and its audit entries are taken out of the
+    caller's write batch), so the caller may re-quote — the rule book then sees the smaller quota and
+    prices the rest at the regular price — and call again in the same transaction, or refuse
+    (``details["refuse"]``: the quota ran short and the merchant set the sale to refuse). Recording the
+    same order twice changes nothing.
     """
     at = at or timezone.now()
     codes = [a.promotion for a in result.applied if not a.kind.startswith("coupon_")]
     promos = {p.code: p for p in Promotion.objects.filter(code__in=codes)}
     out: list[PromotionUsage] = []
-    with transaction.atomic(), write_batch():
-        done = set(PromotionUsage.objects.filter(order_ref=order_ref, promotion__code__in=codes)
-                   .values_list("promotion__code", flat=True))
-        for a in sorted(result.applied, key=lambda a: a.promotion):  # a fixed order: no deadlocks
-            p = promos.get(a.promotion)
-            if p is None or a.promotion in done:
-                continue
-            qs = Promotion.objects.filter(pk=p.pk)
-            updates: dict[str, Any] = {}
-            if p.quota_total is not None and a.units:
-                qs = qs.filter(quota_used__lte=F("quota_total") - a.units)
-                updates["quota_used"] = F("quota_used") + a.units
-            if p.budget is not None and a.saving:
-                qs = qs.filter(budget_used__lte=F("budget") - a.saving)
-                updates["budget_used"] = F("budget_used") + a.saving
-            if updates and qs.update(**updates) == 0:
-                fresh = Promotion.objects.get(pk=p.pk)
-                raise PromotionQuotaExhausted(
-                    f"promotion {p.code} has not enough left for this order",
-                    details={"promotion": p.code, "units": a.units, "discount": str(a.saving),
-                             "quota_left": None if fresh.quota_total is None else fresh.quota_total - fresh.quota_used,
-                             "budget_left": None if fresh.budget is None else str(fresh.budget - fresh.budget_used),
-                             "refuse": fresh.refuse_over_quota})
-            out.append(PromotionUsage.objects.create(promotion=p, order_ref=order_ref, member_code=member_code,
-                                                     units=a.units, discount=a.saving, created_at=at))
-            audit_record(actor="pricing", action="promotion.use", object_type="promotion", object_ref=p.code,
-                         after={"order": order_ref, "units": a.units, "discount": str(a.saving)})
-            if p.budget is not None and p.budget - p.budget_used - a.saving <= 0:
-                Promotion.objects.filter(pk=p.pk, status=Promotion.Status.ACTIVE).update(
-                    status=Promotion.Status.ENDED, updated_at=at)
-                audit_record(actor="pricing", action="promotion.ended", object_type="promotion", object_ref=p.code,
-                             after={"reason": "budget spent"})
+    batch = current_batch()
+    mark = len(batch.audit) if batch is not None else 0
+    try:
+        with transaction.atomic(), write_batch():
+            done = set(PromotionUsage.objects.filter(order_ref=order_ref, promotion__code__in=codes)
+                       .values_list("promotion__code", flat=True))
+            for a in sorted(result.applied, key=lambda a: a.promotion):  # a fixed order: no deadlocks
+                p = promos.get(a.promotion)
+                if p is None or a.promotion in done:
+                    continue
+                qs = Promotion.objects.filter(pk=p.pk)
+                updates: dict[str, Any] = {}
+                if p.quota_total is not None and a.units:
+                    qs = qs.filter(quota_used__lte=F("quota_total") - a.units)
+                    updates["quota_used"] = F("quota_used") + a.units
+                if p.budget is not None and a.saving:
+                    qs = qs.filter(budget_used__lte=F("budget") - a.saving)
+                    updates["budget_used"] = F("budget_used") + a.saving
+                if updates and qs.update(**updates) == 0:
+                    raise _exhausted(Promotion.objects.get(pk=p.pk), units=a.units, discount=a.saving)
+                out.append(PromotionUsage.objects.create(promotion=p, order_ref=order_ref, member_code=member_code,
+                                                         units=a.units, discount=a.saving, created_at=at))
+                audit_record(actor="pricing", action="promotion.use", object_type="promotion", object_ref=p.code,
+                             after={"order": order_ref, "units": a.units, "discount": str(a.saving)})
+                if p.budget is not None and p.budget - p.budget_used - a.saving <= 0:
+                    Promotion.objects.filter(pk=p.pk, status=Promotion.Status.ACTIVE).update(
+                        status=Promotion.Status.ENDED, updated_at=at)
+                    audit_record(actor="pricing", action="promotion.ended", object_type="promotion",
+                                 object_ref=p.code, after={"reason": "budget spent"})
+    except PromotionQuotaExhausted:
+        if batch is not None:  # the entries of promotions recorded before the refusal were rolled back too
+            del batch.audit[mark:]
+        raise
     return out
+
+
+def _exhausted(fresh: Promotion, *, units: int, discount: Decimal) -> PromotionQuotaExhausted:
+    quota_left = None if fresh.quota_total is None else fresh.quota_total - fresh.quota_used
+    quota_short = quota_left is not None and units > quota_left
+    return PromotionQuotaExhausted(
+        f"promotion {fresh.code} has not enough left for this order",
+        details={"promotion": fresh.code, "units": units, "discount": str(discount), "quota_left": quota_left,
+                 "budget_left": None if fresh.budget is None else str(fresh.budget - fresh.budget_used),
+                 "refuse": quota_short and fresh.refuse_over_quota})
+
+
+def promotion_quota_check(*, result: PricingResult) -> None:
+    """Refuse a quote that sells units of a flash sale (or leaves out the gifts of a gift promotion)
+    because its chain-wide quota is short, where the merchant set the promotion to refuse
+    (``refuse_over_quota``): 409 ``promotion_quota_exhausted``. Otherwise the engine's pricing stands:
+    units beyond the quota at the regular price, said in ``result.notes``. Units beyond a member's own
+    limit (``per_member_units``) are never refused, they pay the regular price.
+
+    No query unless the quote met a quota: a promotion not applied as sold out, or a note of units at
+    the regular price.
+    """
+    spent = {n.promotion for n in result.not_applied if n.reason_code == "quota_spent"}
+    noted = {w for n in result.notes for w in n.replace("(", " ").replace(")", " ").split()}
+    capped = {a.promotion: a.units for a in result.applied if a.units and a.promotion in noted}
+    if not spent and not capped:
+        return
+    for p in Promotion.objects.filter(code__in=sorted(spent | set(capped)), refuse_over_quota=True,
+                                      quota_total__isnull=False).order_by("code"):
+        left = p.quota_total - p.quota_used
+        if p.code in capped:
+            short = capped[p.code] >= left
+        else:  # sold out; a rule on everything is reported for any cart, so only a scoped rule refuses
+            short = not selectors.promotion_to_rule(p).condition.scope.is_all
+        if short:
+            raise PromotionQuotaExhausted(
+                f"promotion {p.code} has not enough left for this order",
+                details={"promotion": p.code, "units": capped.get(p.code, 0), "quota_left": left, "refuse": True,
+                         "notes": list(result.notes)})

@@ -103,6 +103,7 @@ class CartOut(Schema):
     adjustments: list[AdjustmentOut]
     not_applied: list[dict[str, Any]]
     hints: list[HintOut]
+    notes: list[str] = Field(default_factory=list, description="e.g. flash-sale units beyond the quota at the regular price")
 
 
 class PayIn(Schema):
@@ -180,6 +181,9 @@ class OrderOut(Schema):
     points_value: str = "0.00"
     adjustments: list[AdjustmentOut] = Field(default_factory=list)
     hints: list[HintOut] = Field(default_factory=list)
+    not_applied: list[dict[str, Any]] = Field(default_factory=list, description="at creation: rules that did not apply, why")
+    notes: list[str] = Field(default_factory=list,
+                             description="at creation: e.g. flash-sale units beyond the quota charged at the regular price")
     shift: int | None
     created_at: str
     paid_at: str | None
@@ -257,7 +261,8 @@ def order_out(result: OrderResult) -> dict[str, Any]:
                     for t in result.tenders],
         "refunds": [r.number for r in result.refunds],
         "member": o.member_code, "points_used": o.points_used, "points_value": money_str(o.points_value),
-        "adjustments": o.adjustments or [], "hints": result.hints,
+        "adjustments": o.adjustments or [], "hints": result.hints, "not_applied": result.not_applied,
+        "notes": result.notes,
         "shift": o.shift_id, "created_at": iso(o.created_at), "paid_at": iso(o.paid_at),
         "expires_at": iso(o.expires_at) if o.status == "pending" else None, "fulfilled_at": iso(o.fulfilled_at),
         "completed_at": iso(o.completed_at), "cancelled_at": iso(o.cancelled_at),
@@ -296,6 +301,7 @@ def cart_out(*, store: str, channel: str, lines: list, pricing: Any) -> dict[str
         "not_applied": [{"promotion": n.promotion, "reason_code": n.reason_code, "reason": n.reason}
                         for n in r.not_applied] if r is not None else [],
         "hints": hints_out(r) if r is not None else [],
+        "notes": list(r.notes) if r is not None else [],
     }
 
 

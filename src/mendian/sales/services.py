@@ -100,6 +100,8 @@ class OrderResult:
     tenders: list[Tender]
     refunds: list[Refund] = field(default_factory=list)
     hints: list[dict[str, Any]] = field(default_factory=list)  # upsell hints of the engine, at creation only
+    not_applied: list[dict[str, Any]] = field(default_factory=list)  # rules that did not apply and why, ditto
+    notes: list[str] = field(default_factory=list)  # e.g. flash units beyond a quota at the regular price, ditto
 
 
 @dataclass
@@ -399,20 +401,16 @@ def order_create(*, actor: Any, ctx: SaleContext, channel: str, fulfilment: str,
     is_pos = channel == "pos"
     if is_pos and ctx.open_shift_id is None:
         raise Conflict(f"open a shift at {ctx.store_code} before selling", code="no_open_shift")
+    if is_pos and not tenders:
+        raise InvalidInput("a POS sale is paid at the till: give its tenders", code="tenders_required",
+                           details={"field": "tenders"})
     with transaction.atomic(savepoint=False), write_batch():
-        pricing = cart_pricing(ctx=ctx, channel=channel, lines=lines, member=member, coupons=coupons, points=points,
-                               now=now)
-        priced, skus = _priced_lines(pricing, lines, ctx, now)
-        totals = domain.order_totals(priced)
+        q = _checkout_pricing(ctx=ctx, channel=channel, lines=lines, tenders=tenders, member=member,
+                              coupons=coupons, points=points, now=now)
+        pricing, priced, skus, totals, settlement, number = (q.pricing, q.priced, q.skus, q.totals, q.settlement,
+                                                              q.number)
         result_q = pricing.result
-        points_used = result_q.points_used if pricing.quoted else 0
-        points_value = to_money(result_q.points_value) if points_used else ZERO
-        payable = to_money(totals.total - points_value)
-        settlement = domain.settle(payable, tenders) if tenders else None
-        if is_pos and settlement is None:
-            raise InvalidInput("a POS sale is paid at the till: give its tenders", code="tenders_required",
-                               details={"field": "tenders"})
-        number = domain.order_number(ctx.store_code, local_date(now), _next_sequence(ctx.store_id, local_date(now)))
+        points_used, points_value = q.points_used, q.points_value
         stock_lines = [StockLine(sku_id=s, quantity=q) for s, q in domain.stock_quantities(priced)]
         try:
             if is_pos:
@@ -463,12 +461,18 @@ def order_create(*, actor: Any, ctx: SaleContext, channel: str, fulfilment: str,
             _redeem(pricing, number, now, points_used, totals.total)
         if paid and not is_pos and fulfilment == "pickup":
             _assign_pickup_code(order, ["status"])
-        result = OrderResult(order=order, store_code=ctx.store_code, lines=order_lines, tenders=tender_rows,
-                             hints=[{"promotion": h.promotion, "add_amount": money_str(h.add_amount),
-                                     "saving": money_str(h.saving), "message": h.message}
-                                    for h in result_q.hints] if pricing.quoted else [])
-        _audit(actor, "order.create", result, None, {"status": status, "channel": channel, "total": str(order.total),
-                                                      "paid_total": str(order.paid_total), "lines": len(order_lines)})
+        result = OrderResult(order=order, store_code=ctx.store_code, lines=order_lines, tenders=tender_rows)
+        if pricing.quoted:
+            result.hints = [{"promotion": h.promotion, "add_amount": money_str(h.add_amount),
+                             "saving": money_str(h.saving), "message": h.message} for h in result_q.hints]
+            result.not_applied = [{"promotion": n.promotion, "reason_code": n.reason_code, "reason": n.reason}
+                                  for n in result_q.not_applied]
+            result.notes = list(result_q.notes)
+        after = {"status": status, "channel": channel, "total": str(order.total), "paid_total": str(order.paid_total),
+                 "lines": len(order_lines)}
+        if result.notes:
+            after["notes"] = result.notes
+        _audit(actor, "order.create", result, None, after)
         # A POS sale is born paid, handed over and completed: it announces its birth and its end
         # (the payload carries paid_at and fulfilled_at); online orders announce each step as it comes.
         # A member's POS sale also says it is paid (the members app awards growth and points on it).
@@ -480,18 +484,96 @@ def order_create(*, actor: Any, ctx: SaleContext, channel: str, fulfilment: str,
 
 
 def _redeem(pricing: CartPricing, number: str, now: dt.datetime, points_used: int, total: Decimal) -> None:
-    """Coupons (one conditional UPDATE each: of concurrent orders exactly one wins), points and the
-    promotions' usage; any refusal rolls the whole order back."""
+    """Coupons (one conditional UPDATE each: of concurrent orders exactly one wins) and points; any
+    refusal rolls the whole order back. (The promotions' usage is recorded earlier, by the pricing.)"""
     from mendian.members.services import coupon_redeem, points_redeem
-    from mendian.promotions.services import promotion_usage_record
 
     code = pricing.member_code
     for c in sorted(pricing.result.coupons_used):
         coupon_redeem(coupon_code=c, order_number=number, member=code, at=now)
     if points_used:
         points_redeem(member=code, order_number=number, points=points_used, order_payable=total, at=now)
-    if pricing.result.applied:
-        promotion_usage_record(order_ref=number, member_code=code, result=pricing.result, at=now)
+
+
+# How many times a checkout prices its cart again when a flash sale's quota (or a budget) moved under
+# it before it gives up with 409 promotion_quota_exhausted. Every failed try means another checkout
+# took the units meanwhile, so a few tries are plenty.
+REPRICE_ATTEMPTS = 6
+
+
+@dataclass
+class _CheckoutPricing:
+    pricing: CartPricing
+    priced: list[domain.PricedLine]
+    skus: dict
+    totals: domain.Totals
+    settlement: domain.Settlement | None
+    number: str
+    points_used: int
+    points_value: Decimal
+
+
+def _checkout_pricing(*, ctx: SaleContext, channel: str, lines: Sequence[LineRequest],
+                      tenders: Sequence[TenderRequest], member: str, coupons: Sequence[str], points: int,
+                      now: dt.datetime) -> _CheckoutPricing:
+    """Price the cart, check the tenders against it, draw the order number and take what the order
+    uses of the promotions' quotas and budgets (``promotion_usage_record``), inside the order's
+    transaction and before anything else of the order is written.
+
+    When a counter cannot move (another checkout took the last flash units between our quote and our
+    UPDATE), the recording leaves nothing behind and the cart is priced again against the fresh
+    counters: the units beyond the quota at the regular price, said in the result's ``notes``. A
+    promotion the merchant set to refuse (``refuse_over_quota``) refuses the order instead (409
+    ``promotion_quota_exhausted``), whether the quote or the counter found it short. When the new
+    price is not what the tenders pay (a card paid the flash total), 409 ``price_changed`` gives the new
+    total and writes nothing. After ``REPRICE_ATTEMPTS`` quotes the order is refused (409).
+    """
+    from mendian.promotions.services import (
+        PromotionQuotaExhausted,
+        promotion_quota_check,
+        promotion_usage_record,
+    )
+
+    number = ""
+    first_total: Decimal | None = None
+    for attempt in range(REPRICE_ATTEMPTS):
+        pricing = cart_pricing(ctx=ctx, channel=channel, lines=lines, member=member, coupons=coupons, points=points,
+                               now=now)
+        result_q = pricing.result
+        if pricing.quoted:
+            promotion_quota_check(result=result_q)
+        priced, skus = _priced_lines(pricing, lines, ctx, now)
+        totals = domain.order_totals(priced)
+        points_used = result_q.points_used if pricing.quoted else 0
+        points_value = to_money(result_q.points_value) if points_used else ZERO
+        payable = to_money(totals.total - points_value)
+        if first_total is None:
+            first_total = totals.total
+            settlement = domain.settle(payable, tenders) if tenders else None
+        else:
+            try:
+                settlement = domain.settle(payable, tenders) if tenders else None
+            except InvalidInput as exc:
+                raise Conflict(
+                    f"the price changed during checkout: a promotion ran out; the total is now {money_str(totals.total)}"
+                    f" (payable {money_str(payable)}), tender it again",
+                    code="price_changed",
+                    details={"field": "tenders", "quoted_total": money_str(first_total),
+                             "total": money_str(totals.total), "payable": money_str(payable),
+                             "tendered": exc.details.get("tendered"), "notes": list(result_q.notes)}) from exc
+        if not number:
+            number = domain.order_number(ctx.store_code, local_date(now),
+                                         _next_sequence(ctx.store_id, local_date(now)))
+        if pricing.quoted and result_q.applied:
+            try:
+                promotion_usage_record(order_ref=number, member_code=pricing.member_code, result=result_q, at=now)
+            except PromotionQuotaExhausted as exc:
+                if exc.details.get("refuse") or attempt == REPRICE_ATTEMPTS - 1:
+                    raise
+                continue
+        return _CheckoutPricing(pricing=pricing, priced=priced, skus=skus, totals=totals, settlement=settlement,
+                                number=number, points_used=points_used, points_value=points_value)
+    raise AssertionError("unreachable")  # the last attempt returns or raises
 
 
 def order_lost_demand_record(*, shortage: StockShortage) -> None:

@@ -168,3 +168,73 @@ def test_one_coupon_raced_by_two_checkouts_pays_exactly_one_order(chain, api_cli
     assert Order.objects.filter(member_code=m.code).count() == 1
     assert Order.objects.get(number=winner["number"]).discount_total == D("10.00")
     assert stock_ledger_check() == []
+
+
+# --- a flash sale's quota raced by 300 one-unit orders (issue 3) -----------------------------------------
+
+
+def _flash_race(chain, api_client, *, refuse: bool) -> tuple[list, object]:
+    """300 one-unit POS orders of a 30.00 SKU on a flash sale of 100 units at 1.00, from 16 connections
+    at once over three stores (the server is shared: no 300 connections)."""
+    from mendian.core.testing import run_threads
+    from mendian.org.tests.factories import user_with_role
+    from mendian.promotions.services import promotion_create, promotion_set_status
+
+    fl = SkuFactory(code="FL", list_price=D("30.00"))
+    promotion_create(actor="test", code="FLASH", name="秒杀", kind="special_price",
+                     condition={"scope": {"skus": ["FL"]}}, benefit={"price": "1.00"}, quota_total=100,
+                     refuse_over_quota=refuse)
+    promotion_set_status(actor="test", code="FLASH", status="active")
+    cashiers = [chain.users["cashier_km1"], chain.users["cashier_km2"],
+                user_with_role("cashier", username="cashier.DL001", location=chain.dl1)]
+    toks = []
+    for store, cashier in zip((chain.km1, chain.km2, chain.dl1), cashiers, strict=True):
+        receive(store, fl, 100, "0.50")
+        shift_open(actor=cashier, store_id=store.pk, opening_float=D("0"))
+        toks.append((store.code, token(api_client, cashier)))
+    threads = 16
+
+    def work(t: int) -> list:
+        out = []
+        for n in range(t, 300, threads):
+            code, tok = toks[n % 3]
+            out.append(post(tok, "/api/v1/orders", {"store": code, "channel": "pos", "lines": [{"sku": "FL", "quantity": 1}],
+                                                    "tenders": [{"method": "cash", "amount": "30.00"}]}, key=f"fl-{n}"))
+        return out
+
+    results = run_threads(threads, work)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    return [r for rs in results for r in rs], fl
+
+
+def test_a_flash_sale_of_100_units_raced_by_300_orders_sells_100_at_the_flash_price_and_200_at_the_regular(
+        chain, api_client):
+    from mendian.promotions.models import Promotion, PromotionUsage
+    from mendian.sales.models import OrderLine
+
+    results, fl = _flash_race(chain, api_client, refuse=False)
+    assert Counter(s for s, _ in results) == {201: 300}, [b for s, b in results if s != 201][:3]
+    lines = OrderLine.objects.filter(sku=fl)
+    assert Counter((ln.quantity, ln.amount, ln.discount) for ln in lines) == {
+        (1, D("1.00"), D("29.00")): 100, (1, D("30.00"), D("0.00")): 200}
+    assert Promotion.objects.get(code="FLASH").quota_used == 100
+    assert PromotionUsage.objects.filter(promotion__code="FLASH").count() == 100
+    # every order at the regular price says why
+    regular = [b for _, b in results if b["total"] == "30.00"]
+    assert len(regular) == 200 and all(
+        b["notes"] or any(n["promotion"] == "FLASH" and n["reason_code"] == "quota_spent" for n in b["not_applied"])
+        for b in regular)
+    assert stock_ledger_check() == []
+
+
+def test_a_flash_sale_set_to_refuse_raced_by_300_orders_sells_100_and_refuses_200(chain, api_client):
+    from mendian.promotions.models import Promotion, PromotionUsage
+
+    results, fl = _flash_race(chain, api_client, refuse=True)
+    assert Counter(s for s, _ in results) == {201: 100, 409: 200}
+    assert {b["error"]["code"] for s, b in results if s == 409} == {"promotion_quota_exhausted"}
+    assert {b["total"] for s, b in results if s == 201} == {"1.00"}
+    assert Order.objects.count() == 100
+    assert Promotion.objects.get(code="FLASH").quota_used == 100
+    assert PromotionUsage.objects.filter(promotion__code="FLASH").count() == 100
+    assert stock_ledger_check() == []
