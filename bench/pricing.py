@@ -12,7 +12,7 @@ saving against the fixed-order calculator chain (``apply_fixed_order``: the yuda
 carts: the mean saving in yuan and the share of carts where mendian's price is lower. The last line
 is one JSON object.
 
-    .venv/bin/python bench/pricing.py            # all nine cases
+    .venv/bin/python bench/pricing.py            # the nine chain-mix cases, then four dense stress cases
     .venv/bin/python bench/pricing.py --quick    # fewer carts per case
 """
 
@@ -70,21 +70,43 @@ def money(rng: random.Random, lo: int, hi: int) -> D:
     return D(rng.randint(lo, hi))
 
 
-def promotions(rng: random.Random, n: int, skus: list) -> list[Rule]:
+REGIONS = ["YN", "GD", "SC", "BJ", "SH", "ZJ"]
+
+
+def promotions(rng: random.Random, n: int, skus: list, mix: str = "chain") -> list[Rule]:
+    """``n`` active promotions of a chain. ``chain``: what a chain's 1,000 live promotions look like —
+    mostly SKU deals (DM special prices, flash sales, tier prices, 第二件半价 / 买二送一 on product
+    families, bundles, 买赠 on SKUs, add-on deals) and about 13% spend-based campaigns (满减 / 满折 /
+    满件折 / 满赠 on a brand, a category or everything), two thirds of those run by one of six regions
+    or one store. ``dense``: the stress mix — 60% of the rules are category- or brand-wide order
+    campaigns, almost all chain-wide, so a 30-line cart touches ~200 rules."""
     rules: list[Rule] = [
         Rule("TIER", Kind.TIER_PRICE, benefit=Benefit(tier_rates={"gold": D("0.95"), "platinum": D("0.9")}), priority=1),
     ]
     popular = [s[0] for s in skus[:600]]
-    kinds = ([Kind.SPECIAL_PRICE] * 40 + [Kind.AMOUNT_OFF] * 12 + [Kind.SPEND_PERCENT] * 6 + [Kind.QTY_PERCENT] * 5
-             + [Kind.NTH_ITEM] * 9 + [Kind.BUY_X_GET_Y] * 4 + [Kind.GIFT] * 5 + [Kind.ADDON] * 4 + [Kind.BUNDLE] * 5
-             + [Kind.TIER_PRICE] * 5)
+    price_of = {s[0]: s[3] for s in skus}
+    if mix == "dense":
+        kinds = ([Kind.SPECIAL_PRICE] * 40 + [Kind.AMOUNT_OFF] * 12 + [Kind.SPEND_PERCENT] * 6 + [Kind.QTY_PERCENT] * 5
+                 + [Kind.NTH_ITEM] * 9 + [Kind.BUY_X_GET_Y] * 4 + [Kind.GIFT] * 5 + [Kind.ADDON] * 4 + [Kind.BUNDLE] * 5
+                 + [Kind.TIER_PRICE] * 5)
+    else:
+        kinds = ([Kind.SPECIAL_PRICE] * 55 + [Kind.TIER_PRICE] * 5 + [Kind.NTH_ITEM] * 8 + [Kind.BUY_X_GET_Y] * 4
+                 + [Kind.BUNDLE] * 6 + [Kind.GIFT] * 7 + [Kind.ADDON] * 3 + [Kind.AMOUNT_OFF] * 7
+                 + [Kind.SPEND_PERCENT] * 3 + [Kind.QTY_PERCENT] * 2)
     for i in range(1, n):
         kind = rng.choice(kinds)
         code = f"P{i:04d}"
-        region = frozenset({rng.choice(["YN", "GD", "SC"])}) if rng.random() < 0.25 else frozenset()
+        if mix == "dense":
+            region = frozenset({rng.choice(["YN", "GD", "SC"])}) if rng.random() < 0.25 else frozenset()
+            stores: frozenset[str] = frozenset()
+        else:
+            # regional DMs and campaigns: a third chain-wide, most for one region, some for one store
+            pick = rng.random()
+            region = frozenset({rng.choice(REGIONS)}) if 0.33 <= pick < 0.9 else frozenset()
+            stores = frozenset({f"{rng.choice(['KM', 'GZ', 'CD'])}{rng.randint(1, 40):03d}"}) if pick >= 0.9 else frozenset()
         channels = frozenset({"app", "miniprogram"}) if rng.random() < 0.1 else frozenset()
         hours = (dt.time(17), dt.time(21)) if rng.random() < 0.05 else None
-        cond = dict(regions=region, channels=channels, hours=hours)
+        cond = dict(regions=region, stores=stores, channels=channels, hours=hours)
         group = ""
         flags = dict(combines_with_coupons=rng.random() < 0.8, combines_with_member_price=rng.random() < 0.7,
                      combines_with_points=rng.random() < 0.9, priority=rng.randint(0, 9))
@@ -97,19 +119,22 @@ def promotions(rng: random.Random, n: int, skus: list) -> list[Rule]:
                               exclusive_group="item", **flags))
             continue
         if kind == Kind.TIER_PRICE:
-            prices = {s: (sk[3] * D("0.85")).quantize(D("0.01")) for s, sk in
-                      ((s, next(x for x in skus if x[0] == s)) for s in rng.sample(popular[:200], 3))}
-            rules.append(Rule(code, kind, condition=Condition(scope=Scope(skus=frozenset(prices))),
+            prices = {s: (price_of[s] * D("0.85")).quantize(D("0.01")) for s in rng.sample(popular[:200], 3)}
+            rules.append(Rule(code, kind, condition=Condition(scope=Scope(skus=frozenset(prices)), **cond),
                               benefit=Benefit(tier_prices={"gold": prices, "platinum": prices}), **flags))
             continue
+        sku_family = mix != "dense" and kind in (Kind.NTH_ITEM, Kind.BUY_X_GET_Y, Kind.GIFT, Kind.ADDON)
         scope_pick = rng.random()
-        if scope_pick < 0.01:
+        if sku_family:
+            scope = Scope(skus=frozenset(rng.sample(popular, rng.randint(1, 6))))
+        elif scope_pick < (0.01 if mix == "dense" else 0.03):  # store-wide: everything but a category
             scope = Scope(exclude_categories=frozenset({rng.choice(CATS)}))
-        elif scope_pick < 0.7:
-            scope = Scope(categories=frozenset(rng.sample(CATS, rng.randint(1, 3))))
+        elif scope_pick < (0.7 if mix == "dense" else 0.5):
+            scope = Scope(categories=frozenset(rng.sample(CATS, rng.randint(1, 3 if mix == "dense" else 2))))
         else:
             scope = Scope(brands=frozenset(rng.sample(BRANDS, rng.randint(1, 4))))
-        if kind in (Kind.AMOUNT_OFF, Kind.SPEND_PERCENT, Kind.QTY_PERCENT) and rng.random() < 0.5:
+        # spend campaigns: one per item as merchants set them up (the dense mix lets half of them stack)
+        if kind in (Kind.AMOUNT_OFF, Kind.SPEND_PERCENT, Kind.QTY_PERCENT) and rng.random() < (0.5 if mix == "dense" else 0.85):
             group = "order"
         if kind == Kind.AMOUNT_OFF:
             if rng.random() < 0.7:
@@ -131,15 +156,13 @@ def promotions(rng: random.Random, n: int, skus: list) -> list[Rule]:
             group = "nth"
         elif kind == Kind.GIFT:
             b = Benefit(gifts=(Gift(rng.choice(popular), 1, D("9.90")),), quota_left=rng.randint(0, 500))
-            cond["min_amount"] = money(rng, 5, 30) * 10
+            cond["min_amount"] = money(rng, 5, 30) * (10 if not sku_family else 2)
         elif kind == Kind.ADDON:
             b = Benefit(addon_skus=frozenset({rng.choice(popular)}), price=D("1.00"), max_units=1)
-            cond["min_amount"] = money(rng, 5, 20) * 10
+            cond["min_amount"] = money(rng, 5, 20) * (10 if not sku_family else 2)
         else:  # bundle
             a, c = rng.sample(popular[:300], 2)
-            pa = next(x for x in skus if x[0] == a)[3]
-            pc = next(x for x in skus if x[0] == c)[3]
-            b = Benefit(items=(BundleItem(a), BundleItem(c)), price=((pa + pc) * D("0.8")).quantize(D("1")))
+            b = Benefit(items=(BundleItem(a), BundleItem(c)), price=((price_of[a] + price_of[c]) * D("0.8")).quantize(D("1")))
             scope = Scope()
             group = "order"
         rules.append(Rule(code, kind, condition=Condition(scope=scope, **cond), benefit=b, exclusive_group=group,
@@ -184,15 +207,20 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
 
 
-def run_case(rng: random.Random, skus: list, n_lines: int, n_promos: int, n_carts: int) -> dict:
-    book = RuleBook(promotions(rng, n_promos, skus))
+CLOCK = time.perf_counter
+
+
+def run_case(rng: random.Random, skus: list, n_lines: int, n_promos: int, n_carts: int, mix: str = "chain") -> dict:
+    book = RuleBook(promotions(rng, n_promos, skus, mix))
     carts = [make_cart(rng, n_lines, skus) for _ in range(n_carts)]
-    times, savings, better, searched, worse, inexact = [], [], 0, [], [], 0
+    times, greedy_times, savings, better, searched, worse, inexact = [], [], [], 0, [], [], 0
     for c in carts:
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         res = apply_promotions(c, book)
-        times.append((time.perf_counter() - t0) * 1000)
+        t1 = CLOCK()
         base = apply_fixed_order(c, book)
+        greedy_times.append((CLOCK() - t1) * 1000)
+        times.append((t1 - t0) * 1000)
         inexact += not res.exact
         if res.total > base.total:
             worse.append(str(base.total - res.total))
@@ -201,9 +229,9 @@ def run_case(rng: random.Random, skus: list, n_lines: int, n_promos: int, n_cart
         better += saving > 0
         searched.append(res.searched)
     return {
-        "lines": n_lines, "promotions": n_promos, "carts": n_carts,
+        "mix": mix, "lines": n_lines, "promotions": n_promos, "carts": n_carts,
         "median_ms": round(statistics.median(times), 3), "p99_ms": round(pct(times, 0.99), 3),
-        "max_ms": round(max(times), 3),
+        "max_ms": round(max(times), 3), "greedy_median_ms": round(statistics.median(greedy_times), 3),
         "saving_vs_greedy": str((sum(savings, D(0)) / len(savings)).quantize(D("0.01"))),
         "share_better": round(better / len(carts), 3),
         "max_saving": str(max(savings)),
@@ -216,21 +244,33 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seed", type=int, default=20261125)
+    ap.add_argument("--only", default="", help="e.g. 30x1000: run one case of the chain mix")
+    ap.add_argument("--no-dense", action="store_true", help="skip the dense stress cases")
+    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                    help="cpu: this process's CPU time (steadier on a shared machine)")
     args = ap.parse_args()
+    global CLOCK
+    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
     rng = random.Random(args.seed)
     skus = catalog(rng)
+    plan = [("chain", n_lines, n_promos) for n_lines in (5, 30, 100) for n_promos in (10, 200, 1000)]
+    if not args.no_dense:
+        plan += [("dense", n_lines, n_promos) for n_lines in (5, 30) for n_promos in (200, 1000)]
+    if args.only:
+        lines_s, promos_s = args.only.split("x")
+        plan = [("chain", int(lines_s), int(promos_s))]
     cases = []
-    for n_lines in (5, 30, 100):
-        for n_promos in (10, 200, 1000):
-            n_carts = (60 if n_lines < 100 else 30) if args.quick else (300 if n_lines < 100 else 100)
-            case = run_case(rng, skus, n_lines, n_promos, n_carts)
-            cases.append(case)
-            print(f"{n_lines:>4} lines {n_promos:>5} promotions: median {case['median_ms']:>8.3f} ms  "
-                  f"p99 {case['p99_ms']:>8.3f} ms  max {case['max_ms']:>8.3f} ms  "
-                  f"saving vs fixed chain {case['saving_vs_greedy']:>6} yuan, lower on {case['share_better']:.0%} "
-                  f"(max {case['max_saving']})  combinations median {case['combinations_median']} "
-                  f"max {case['combinations_max']}  exact {case['share_exact']:.1%}  worse {case['worse_than_greedy']}", flush=True)
-    print(json.dumps({"bench": "pricing", "python": sys.version.split()[0], "cases": cases}))
+    for mix, n_lines, n_promos in plan:
+        n_carts = (60 if n_lines < 100 else 30) if args.quick else (300 if n_lines < 100 else 100)
+        case = run_case(rng, skus, n_lines, n_promos, n_carts, mix)
+        cases.append(case)
+        print(f"{mix:>5} {n_lines:>4} lines {n_promos:>5} promotions: median {case['median_ms']:>8.3f} ms  "
+              f"p99 {case['p99_ms']:>8.3f} ms  max {case['max_ms']:>8.3f} ms  (fixed chain median "
+              f"{case['greedy_median_ms']:.3f} ms)  saving vs fixed chain {case['saving_vs_greedy']:>6} yuan, "
+              f"lower on {case['share_better']:.0%} (max {case['max_saving']})  combinations median "
+              f"{case['combinations_median']} max {case['combinations_max']}  exact {case['share_exact']:.1%}  "
+              f"worse {case['worse_than_greedy']}", flush=True)
+    print(json.dumps({"bench": "pricing", "python": sys.version.split()[0], "clock": args.clock, "cases": cases}))
 
 
 if __name__ == "__main__":

@@ -61,6 +61,12 @@ INVALID = 1 << 62
 # a guard for pathological carts: past this many evaluated combinations the search stops and the
 # result says exact=False (best found so far; bench/pricing.py reports how often)
 MAX_EVALUATIONS = 200
+# the exact search runs when no group of interacting optional rules is larger than this; larger
+# groups go to a local search from the rules by value (exact=False), LOCAL_EVALUATIONS more at most
+EXACT_GROUP = 10
+LOCAL_EVALUATIONS = 30
+# the same guard for the consumption orders of one group of conflicting rules (walk steps)
+MAX_ORDERS = 64
 THRESHOLD_KINDS = frozenset({Kind.AMOUNT_OFF, Kind.SPEND_PERCENT, Kind.GIFT, Kind.ADDON})
 
 
@@ -104,44 +110,95 @@ def _prepare(rule: Rule, idx: int) -> PRule:
 @dataclass
 class RuleBook:
     """Active rules prepared and indexed by SKU, category and brand, so that a cart only looks at the
-    rules that can touch it. Build once per rule set (the service caches it)."""
+    rules that can touch it. Build once per rule set (the service caches it). Each store gets its own
+    index of the rules that run there (store and region conditions), built on its first cart."""
 
     rules: list[Rule]
     prepared: list[PRule] = field(init=False)
-    by_sku: dict[str, list[int]] = field(init=False)
-    by_category: dict[str, list[int]] = field(init=False)
-    by_brand: dict[str, list[int]] = field(init=False)
-    everywhere: list[int] = field(init=False)
+    exact_index: set[int] = field(init=False)   # rules whose index hits are exactly the lines they cover
+    _places: dict[tuple, _Index] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.rules = sorted(self.rules, key=lambda r: r.code)
         self.prepared = [_prepare(r, i) for i, r in enumerate(self.rules)]
-        self.by_sku, self.by_category, self.by_brand, self.everywhere = {}, {}, {}, []
+        self.exact_index = set()
         for i, r in enumerate(self.rules):
             s = r.condition.scope
-            extra = set(r.benefit.addon_skus) | {it.sku for it in r.benefit.items}
-            if r.kind == Kind.TIER_PRICE:
-                for m in r.benefit.tier_prices.values():
-                    extra |= set(m)
-            if s.is_all and not (r.kind == Kind.BUNDLE) and not (r.kind == Kind.TIER_PRICE and not r.benefit.tier_rates):
-                self.everywhere.append(i)
-                continue
-            for sku in set(s.skus) | extra:
-                self.by_sku.setdefault(sku, []).append(i)
-            for cat in s.categories:
-                self.by_category.setdefault(cat, []).append(i)
-            for br in s.brands:
-                self.by_brand.setdefault(br, []).append(i)
+            if not (s.exclude_skus or s.exclude_brands or s.exclude_categories or _extra_skus(r) - set(s.skus)):
+                self.exact_index.add(i)
+
+    def index(self, store: str | None = None, regions: Sequence[str] = ()) -> _Index:
+        """The index of the rules that run at ``store`` in ``regions`` (None: every rule)."""
+        key = (store, tuple(regions))
+        idx = self._places.get(key)
+        if idx is None:
+            ids = range(len(self.rules)) if store is None else [
+                i for i, r in enumerate(self.rules)
+                if (not r.condition.stores or store in r.condition.stores)
+                and (not r.condition.regions or not r.condition.regions.isdisjoint(regions))]
+            idx = _Index.build(self.rules, ids)
+            if len(self._places) >= PLACES_KEPT:
+                self._places.clear()
+            self._places[key] = idx
+        return idx
 
     def touching(self, lines: Sequence[CartLine]) -> list[int]:
-        found = set(self.everywhere)
-        for ln in lines:
-            found.update(self.by_sku.get(ln.sku, ()))
+        return sorted(self.candidates(lines))
+
+    def candidates(self, lines: Sequence[CartLine], store: str | None = None,
+                   regions: Sequence[str] = ()) -> dict[int, list[int]]:
+        """Rule index -> the lines (indexes, ascending) that reach the rule through the SKU, brand or
+        category index; a rule that covers everything gets every line. One pass over the cart."""
+        idx = self.index(store, regions)
+        n = len(lines)
+        found: dict[int, list[int]] = {k: list(range(n)) for k in idx.everywhere}
+        by_sku, by_brand, by_category = idx.by_sku, idx.by_brand, idx.by_category
+        for i, ln in enumerate(lines):
+            hit: set[int] = set(by_sku.get(ln.sku, ()))
             if ln.brand:
-                found.update(self.by_brand.get(ln.brand, ()))
+                hit.update(by_brand.get(ln.brand, ()))
             for cat in ln.category_path:
-                found.update(self.by_category.get(cat, ()))
-        return sorted(found)
+                hit.update(by_category.get(cat, ()))
+            for k in hit:
+                found.setdefault(k, []).append(i)
+        return found
+
+
+PLACES_KEPT = 4096  # per-store indexes kept by a RuleBook (rebuilt from scratch past this)
+
+
+def _extra_skus(r: Rule) -> set[str]:
+    """SKUs a rule touches beyond its scope: add-on items, bundle items, fixed tier prices."""
+    extra = set(r.benefit.addon_skus) | {it.sku for it in r.benefit.items}
+    if r.kind == Kind.TIER_PRICE:
+        for m in r.benefit.tier_prices.values():
+            extra |= set(m)
+    return extra
+
+
+@dataclass
+class _Index:
+    by_sku: dict[str, list[int]]
+    by_category: dict[str, list[int]]
+    by_brand: dict[str, list[int]]
+    everywhere: list[int]
+
+    @classmethod
+    def build(cls, rules: Sequence[Rule], ids: Iterable[int]) -> _Index:
+        idx = cls({}, {}, {}, [])
+        for i in ids:
+            r = rules[i]
+            s = r.condition.scope
+            if s.is_all and not (r.kind == Kind.BUNDLE) and not (r.kind == Kind.TIER_PRICE and not r.benefit.tier_rates):
+                idx.everywhere.append(i)
+                continue
+            for sku in set(s.skus) | _extra_skus(r):
+                idx.by_sku.setdefault(sku, []).append(i)
+            for cat in s.categories:
+                idx.by_category.setdefault(cat, []).append(i)
+            for br in s.brands:
+                idx.by_brand.setdefault(br, []).append(i)
+        return idx
 
 
 # ---- context conditions ------------------------------------------------------------------------
@@ -246,6 +303,13 @@ class _Problem:
     ship_coupons: list[_Coupon]
     shipping: int
     quota_units: dict[int, int | None]  # special price: units it may still sell to this member
+    alone: dict[int, tuple[int, int, str]] = field(default_factory=dict)  # rule -> (discount, gift value, reason)
+    item_layers: dict[tuple, tuple] = field(default_factory=dict)        # memo of layer 1 per item-rule set
+    gives: dict[tuple, Give] = field(default_factory=dict)               # memo of order benefits
+    dominated: dict[int, set[int]] = field(default_factory=dict)        # item rule -> rivals that took its lines
+    orders: dict[tuple, tuple] = field(default_factory=dict)             # memo of consumption orders per group
+    sorted_lines: dict[int, tuple[int, ...]] = field(default_factory=dict)  # eligible lines, ascending
+    rank_pos: dict[int, int] = field(default_factory=dict)               # rule -> position in the layer order
 
 
 @dataclass
@@ -272,22 +336,26 @@ class _Eval:
     units: dict[int, int]
 
 
-def _eligible_lines(r: Rule, pr: PRule, lines: Sequence[CartLine], tier: str) -> frozenset[int]:
+def _eligible_lines(r: Rule, pr: PRule, lines: Sequence[CartLine], tier: str,
+                    candidates: Sequence[int] | None = None, covered: bool = False) -> frozenset[int]:
+    """The lines rule ``r`` may take, among ``candidates`` (default: every line); ``covered``: the
+    candidates are known to be in the rule's scope (they came from an exact index)."""
     kind = r.kind
+    scope = r.condition.scope
     out = []
-    for i, ln in enumerate(lines):
+    for i in (range(len(lines)) if candidates is None else candidates):
+        ln = lines[i]
         if kind == Kind.BUNDLE:
-            ok = any(ln.sku == s for s, _ in pr.bundle) and ln.price_unit_qty == 1 and r.condition.scope.covers(ln) \
-                if not r.condition.scope.is_all else any(ln.sku == s for s, _ in pr.bundle) and ln.price_unit_qty == 1
+            ok = ln.price_unit_qty == 1 and any(ln.sku == s for s, _ in pr.bundle) and (scope.is_all or scope.covers(ln))
         elif kind == Kind.ADDON:
             ok = (ln.sku in pr.addon_skus and ln.price_unit_qty == 1) or \
-                (ln.sku not in pr.addon_skus and r.condition.scope.covers(ln))
+                (ln.sku not in pr.addon_skus and scope.covers(ln))
         elif kind in ITEM_KINDS:
             # a price rule holds only the lines whose price it lowers
             price = to_fen(ln.unit_price)
-            ok = r.condition.scope.covers(ln) and item_price(pr, ln.sku, price, tier) < price
+            ok = (covered or scope.covers(ln)) and item_price(pr, ln.sku, price, tier) < price
         else:
-            ok = r.condition.scope.covers(ln)
+            ok = covered or scope.covers(ln)
             if ok and kind in (Kind.NTH_ITEM, Kind.BUY_X_GET_Y):
                 ok = ln.price_unit_qty == 1
         if ok:
@@ -311,25 +379,37 @@ def _build(cart: CartSnapshot, book: RuleBook) -> tuple[_Problem, list[NotApplie
     rules: dict[int, PRule] = {}
     src: dict[int, Rule] = {}
     eligible: dict[int, frozenset[int]] = {}
-    for i in book.touching(lines):
+    # promotions of other stores and regions are not this cart's business: not even listed as not applied
+    for i, cand in sorted(book.candidates(lines, cart.store, cart.regions).items()):
         r, pr = book.rules[i], book.prepared[i]
         fail = _context_failure(r, cart)
         if fail:
             not_applied.append(NotApplied(r.code, fail[0], fail[1]))
             continue
-        el = _eligible_lines(r, pr, lines, tier)
+        el = _eligible_lines(r, pr, lines, tier, cand, i in book.exact_index)
         if not el:
             if not r.condition.scope.is_all:
                 not_applied.append(NotApplied(r.code, "no_lines", "no item in the cart is covered"))
             continue
         rules[i], src[i], eligible[i] = pr, r, el
     conflicts: dict[int, set[int]] = {i: set() for i in rules}
-    ids = sorted(rules)
-    for a_pos, a in enumerate(ids):
-        for b in ids[a_pos + 1:]:
-            if eligible[a] & eligible[b] and _conflict(rules[a], rules[b]):
-                conflicts[a].add(b)
-                conflicts[b].add(a)
+    # only rules of one exclusive group, or a tier price and a rule that does not stack on it, conflict
+    by_group: dict[str, list[int]] = {}
+    tiers, no_member_price = [], []
+    for k, r in rules.items():
+        if r.group:
+            by_group.setdefault(r.group, []).append(k)
+        if r.kind == "tier_price":
+            tiers.append(k)
+        elif not r.with_member_price:
+            no_member_price.append(k)
+    pairs = [(a, b) for ks in by_group.values() for pos, a in enumerate(ks) for b in ks[pos + 1:]]
+    pairs += [(a, b) for pos, a in enumerate(tiers) for b in tiers[pos + 1:]]
+    pairs += [(a, b) for a in tiers for b in no_member_price]
+    for a, b in pairs:
+        if eligible[a] & eligible[b]:
+            conflicts[a].add(b)
+            conflicts[b].add(a)
     coupons: list[_Coupon] = []
     ship: list[_Coupon] = []
     seen: set[str] = set()
@@ -390,7 +470,9 @@ def _respread(old: tuple, discount: int, puq: int, uncapped: tuple) -> tuple:
     return tuple((c, pr) for pr, c in sorted(out.items(), reverse=True))
 
 
-def _evaluate(p: _Problem, assigned: dict[int, tuple[int, ...]], coupons: list[_Coupon] | None = None) -> _Eval:
+def _item_layer(p: _Problem, item_key: tuple) -> tuple:
+    """Layer 1 for the item rules ``item_key`` ((rule, lines), ... in rank order): unit-price segments
+    per line, discounts per rule and line, reasons, flash notes, quota units taken, net amounts."""
     n = len(p.skus)
     # layer 1: item prices
     segs: list[tuple] = [((p.qty[i], p.price[i]),) for i in range(n)]
@@ -398,15 +480,11 @@ def _evaluate(p: _Problem, assigned: dict[int, tuple[int, ...]], coupons: list[_
     reasons: dict[int, str] = {}
     flash_notes: list[str] = []
     quota_taken: dict[int, int] = {}
-    order_ids = sorted(assigned, key=lambda k: p.rules[k].rank)
-    for k in order_ids:
+    for k, lines in item_key:
         r = p.rules[k]
-        if r.kind not in ("special_price", "tier_price"):
-            continue
         parts: dict[int, int] = {}
         quota = p.quota_units.get(k)
         # quota units go to the lines where a unit saves most
-        lines = assigned[k]
         if quota is not None:
             lines = sorted(lines, key=lambda i: (-(segs[i][0][1] - item_price(r, p.skus[i], segs[i][0][1], p.tier)), i))
         old_segs = {}
@@ -443,7 +521,25 @@ def _evaluate(p: _Problem, assigned: dict[int, tuple[int, ...]], coupons: list[_
             parts = dict(zip(idxs, capped, strict=True))
         item_parts[k] = {i: d for i, d in parts.items() if d > 0}
         reasons[k] = "特价 special price" if r.kind == "special_price" else f"会员价 member price ({p.tier})"
-    net = [p.listed[i] - sum(item_parts[k].get(i, 0) for k in item_parts) for i in range(n)]
+    net = list(p.listed)
+    for parts_k in item_parts.values():
+        for i, d in parts_k.items():
+            net[i] -= d
+    return tuple(segs), item_parts, reasons, tuple(flash_notes), quota_taken, net
+
+
+def _evaluate(p: _Problem, assigned: dict[int, tuple[int, ...]], coupons: list[_Coupon] | None = None,
+              light: bool = False) -> _Eval:
+    """Price one combination. ``light``: item and order layers only (no coupon, points or key)."""
+    if not p.rank_pos:
+        p.rank_pos = {k: pos for pos, k in enumerate(sorted(p.rules, key=lambda k: p.rules[k].rank))}
+    order_ids = sorted(assigned, key=p.rank_pos.__getitem__)
+    item_key = tuple((k, assigned[k]) for k in order_ids if p.rules[k].kind in ("special_price", "tier_price"))
+    layer = p.item_layers.get(item_key)
+    if layer is None:
+        layer = p.item_layers[item_key] = _item_layer(p, item_key)
+    segs, item_parts, item_reasons, flash_notes, quota_taken, net = layer
+    reasons = dict(item_reasons)
     remaining = list(net)
     # layer 2: order promotions
     order_parts: dict[int, dict[int, int]] = {}
@@ -453,7 +549,12 @@ def _evaluate(p: _Problem, assigned: dict[int, tuple[int, ...]], coupons: list[_
         r = p.rules[k]
         if r.kind in ("special_price", "tier_price"):
             continue
-        give: Give = order_benefit(r, list(assigned[k]), p.qty, p.puq, segs, net, p.listed, remaining, p.skus)
+        lines = assigned[k]
+        # the item layer is memoised for the problem's life, so its id names the prices it set
+        gkey = (k, lines, id(layer), tuple([remaining[i] for i in lines]))
+        give = p.gives.get(gkey)
+        if give is None:
+            give = p.gives[gkey] = order_benefit(r, list(lines), p.qty, p.puq, segs, net, p.listed, remaining, p.skus)
         reasons[k] = give.reason
         if give.parts:
             order_parts[k] = give.parts
@@ -462,6 +563,11 @@ def _evaluate(p: _Problem, assigned: dict[int, tuple[int, ...]], coupons: list[_
         if give.gifts:
             gifts[k] = give.gifts
             gift_value += give.gift_value
+    if light:
+        return _Eval(key=(), total=0, goods=sum(remaining), ship_discount=0, item_parts=item_parts,
+                     order_parts=order_parts, reasons=reasons, gifts=gifts, coupon=None, coupon_parts={},
+                     ship_coupon=None, points_used=0, points_value=0, points_parts={}, assigned=assigned,
+                     remaining=remaining, net=net, unit_prices=segs, flash_notes=(), units={})
     # layer 3: coupons (one discount coupon, one shipping coupon), exact for this combination
     blocked_c = set()
     blocked_p = set()
@@ -505,8 +611,9 @@ def _evaluate(p: _Problem, assigned: dict[int, tuple[int, ...]], coupons: list[_
     # a rule holds contested lines only when it gives something: an idle rule that kept lines from a
     # rival would be a combination no merchant meant, so it is not a valid combination
     valid = all(k in effective or not (p.conflicts[k] & assigned.keys()) for k in assigned)
+    # rule indexes follow the codes (the RuleBook sorts rules by code), so the last part orders by code
     key = (total if valid else INVALID, -gift_value, -pts_value, applied_prio, best_cp.code if best_cp else "",
-           tuple(sorted((p.rules[k].code, v) for k, v in assigned.items())))
+           tuple(sorted(assigned.items())))
     return _Eval(key=key, total=total, goods=goods, ship_discount=ship_discount, item_parts=item_parts,
                  order_parts=order_parts, reasons=reasons, gifts=gifts, coupon=best_cp, coupon_parts=best_parts,
                  ship_coupon=ship_cp, points_used=pts_used, points_value=pts_value, points_parts=pts_parts,
@@ -559,11 +666,23 @@ def _points(p: _Problem, remaining: list[int], blocked: set[int]) -> tuple[int, 
 # ---- the search ------------------------------------------------------------------------------
 
 
+def _alone(p: _Problem, k: int) -> tuple[int, int, str]:
+    """(discount, gift value, reason) of rule k alone on all its lines at regular prices; cached."""
+    hit = p.alone.get(k)
+    if hit is None:
+        ev = _evaluate(p, {k: tuple(sorted(p.eligible[k]))}, light=True)
+        d = sum(ev.item_parts.get(k, {}).values()) + sum(ev.order_parts.get(k, {}).values())
+        g = sum(q * v for _, q, v in ev.gifts.get(k, ()))
+        if k in ev.gifts and g <= 0:
+            g = 1  # a gift of no stated value still counts as something the rule gives
+        hit = p.alone[k] = (d, g, ev.reasons.get(k, ""))
+    return hit
+
+
 def _upper_bound(p: _Problem, k: int) -> tuple[int, int]:
-    """(discount, gift value) of rule k alone on all its lines at regular prices."""
-    ev = _evaluate(p, {k: tuple(sorted(p.eligible[k]))})
-    d = sum(ev.item_parts.get(k, {}).values()) + sum(ev.order_parts.get(k, {}).values())
-    g = sum(q * v for _, q, v in ev.gifts.get(k, ()))
+    """(discount, gift value) of rule k alone on all its lines at regular prices: every benefit is
+    monotone in the prices it sees, so no combination gives rule k more."""
+    d, g, _ = _alone(p, k)
     return d, g
 
 
@@ -581,9 +700,49 @@ def _coupon_ub(p: _Problem, coupons: list[_Coupon] | None = None) -> int:
     return best
 
 
-def _consumption_orders(p: _Problem, chosen: list[int]) -> Iterable[dict[int, tuple[int, ...]]]:
+def _walk_orders(p: _Problem, comp: list[int], limit: int) -> tuple[list[dict[int, tuple[int, ...]]], bool]:
+    """The distinct assignments of one connected group of conflicting rules (see _consumption_orders),
+    and whether the walk stopped at ``limit`` steps."""
+    found: dict[tuple, dict[int, tuple[int, ...]]] = {}
+    comp = sorted(comp, key=lambda k: (-p.alone.get(k, (0, 0, ""))[0], p.rules[k].rank))
+    visited: set[frozenset] = set()
+    truncated = [False]
+
+    def avail(k: int, taken: dict[int, frozenset[int]]) -> frozenset[int]:
+        blocked: set[int] = set()
+        ck = p.conflicts[k]
+        for j, lines in taken.items():
+            if j in ck:
+                blocked |= lines
+        return p.eligible[k] - blocked if blocked else p.eligible[k]
+
+    def walk(taken: dict[int, frozenset[int]], rest: list[int]) -> None:
+        state = frozenset(taken.items())
+        if state in visited:
+            return
+        if len(visited) >= limit:
+            truncated[0] = True
+            return
+        visited.add(state)
+        if not rest:
+            sig = tuple((k, tuple(sorted(v))) for k, v in sorted(taken.items()))
+            found.setdefault(sig, {k: tuple(sorted(v)) for k, v in taken.items()})
+            return
+        options = {k: avail(k, taken) for k in rest}
+        if any(not v for v in options.values()):
+            return  # some rule can no longer keep a line: not a combination of this set
+        for k in rest:
+            walk({**taken, k: options[k]}, [x for x in rest if x != k])
+
+    walk({}, comp)
+    return [found[s] for s in sorted(found)], truncated[0]
+
+
+def _consumption_orders(p: _Problem, chosen: list[int], exact: list[bool] | None = None,
+                        limit: int = MAX_ORDERS) -> Iterable[dict[int, tuple[int, ...]]]:
     """Every distinct line assignment of ``chosen`` where conflicting rules consume lines in some order
-    and each rule keeps at least one line."""
+    and each rule keeps at least one line. Past ``limit`` walk steps for one group of conflicting rules
+    the walk stops with what it found (rules by descending value first) and ``exact[0]`` turns False."""
     chosen_set = set(chosen)
     comps: list[list[int]] = []
     seen: set[int] = set()
@@ -605,36 +764,16 @@ def _consumption_orders(p: _Problem, chosen: list[int]) -> Iterable[dict[int, tu
         if len(comp) == 1:
             per_comp.append([{comp[0]: tuple(sorted(p.eligible[comp[0]]))}])
             continue
-        found: dict[tuple, dict[int, tuple[int, ...]]] = {}
-
-        visited: set[frozenset] = set()
-
-        def avail(k: int, taken: dict[int, frozenset[int]]) -> frozenset[int]:
-            blocked: set[int] = set()
-            for j, lines in taken.items():
-                if j in p.conflicts[k]:
-                    blocked |= lines
-            return p.eligible[k] - blocked
-
-        def walk(taken: dict[int, frozenset[int]], rest: list[int], found=found, visited=visited) -> None:
-            state = frozenset(taken.items())
-            if state in visited:
-                return
-            visited.add(state)
-            if not rest:
-                sig = tuple((k, tuple(sorted(v))) for k, v in sorted(taken.items()))
-                found.setdefault(sig, {k: tuple(sorted(v)) for k, v in taken.items()})
-                return
-            options = {k: avail(k, taken) for k in rest}
-            if any(not v for v in options.values()):
-                return  # some rule can no longer keep a line: not a combination of this set
-            for k in rest:
-                walk({**taken, k: options[k]}, [x for x in rest if x != k])
-
-        walk({}, comp)
-        if not found:
+        key = tuple(comp)
+        hit = p.orders.get(key)
+        if hit is None:
+            hit = p.orders[key] = _walk_orders(p, comp, limit)
+        assignments, truncated = hit
+        if truncated and exact is not None:
+            exact[0] = False
+        if not assignments:
             return
-        per_comp.append([found[s] for s in sorted(found)])
+        per_comp.append(assignments)
     for combo in itertools.product(*per_comp):
         out: dict[int, tuple[int, ...]] = {}
         for part in combo:
@@ -647,10 +786,74 @@ def _tier_of(r: PRule, x: int) -> tuple:
     if x < r.min_amount:
         return (0,)
     if r.kind == "amount_off" and r.every:
-        return (1, x // r.every)
+        times = x // r.every
+        if r.max_discount is not None and r.amount:
+            times = min(times, -(-r.max_discount // r.amount))  # past the cap more spend changes nothing
+        return (1, times)
     if r.kind == "gift" and r.repeat and r.min_amount:
         return (1, x // r.min_amount)
     return (1, sum(1 for th, _ in r.ladder if x >= th))
+
+
+def _resolve_item_lines(p: _Problem, useful: list[int], sensitive: set[int], coupon_lines: set[int]) -> set[int]:
+    """Settle, line by line, which conflicting item rules (special and tier prices) keep a line, where
+    that choice cannot touch anything else: the line is not under a live threshold, no rule on it has
+    a quota or budget, none blocks a usable coupon there, and no order rule contests it. There the
+    lowest unit price is best for every combination (every benefit is monotone in the prices it
+    sees), so the other rules give the line up before the search (ties: higher priority, then code).
+    Returns the rules left with no line."""
+    items = [k for k in useful if p.rules[k].kind in ("special_price", "tier_price") and p.conflicts[k]]
+    if not items:
+        return set()
+    by_line: dict[int, list[int]] = {}
+    for k in items:
+        for i in p.eligible[k]:
+            by_line.setdefault(i, []).append(k)
+    eligible, conflicts = p.eligible, {k: set(v) for k, v in p.conflicts.items()}
+    changed: set[int] = set()
+    for i, ks in sorted(by_line.items()):
+        if len(ks) < 2 or i in sensitive:
+            continue
+        kset = set(ks)
+        if not any(conflicts[k] & kset for k in ks):
+            continue
+        rules = [p.rules[k] for k in ks]
+        if any(r.quota is not None or r.budget is not None for r in rules):
+            continue
+        if i in coupon_lines and any(not r.with_coupons for r in rules):
+            continue
+        if any(i in eligible[j] for k in ks for j in conflicts[k] if j not in kset):
+            continue
+        ks = sorted(ks, key=lambda k: p.rules[k].rank)
+        best: tuple | None = None
+        for mask in range(1, 1 << len(ks)):
+            sub = [ks[b] for b in range(len(ks)) if mask >> b & 1]
+            if any(conflicts[x] & set(sub) for x in sub):
+                continue
+            price = p.price[i]
+            for k in sub:
+                price = item_price(p.rules[k], p.skus[i], price, p.tier)
+            score = (price, tuple(sorted((-p.rules[k].priority, p.rules[k].code) for k in sub)))
+            if best is None or score < best[0]:
+                best = (score, sub)
+        assert best is not None
+        keep = set(best[1])
+        for k in ks:
+            if k not in keep:
+                eligible[k] = eligible[k] - {i}
+                p.dominated.setdefault(k, set()).update(keep)
+                changed.add(k)
+    emptied: set[int] = set()
+    for k in changed:
+        for j in list(conflicts[k]):
+            if not (eligible[k] & eligible[j]):
+                conflicts[k].discard(j)
+                conflicts[j].discard(k)
+        if not eligible[k]:
+            emptied.add(k)
+    if changed:
+        p.conflicts = {k: frozenset(v) for k, v in conflicts.items()}
+    return emptied
 
 
 def _search(p: _Problem, max_evaluations: int = MAX_EVALUATIONS) -> tuple[_Eval, int, bool]:
@@ -695,6 +898,12 @@ def _search(p: _Problem, max_evaluations: int = MAX_EVALUATIONS) -> tuple[_Eval,
         if _tier_of(r, low) != _tier_of(r, high):
             threshold_rule_lines |= bl
 
+    # conflicting item prices on a line nothing else depends on: the lowest price keeps the line
+    dropped = _resolve_item_lines(p, useful, threshold_rule_lines | threshold_coupon_lines, usable_coupon_lines)
+    if dropped:
+        useful = [k for k in useful if k not in dropped]
+        useful_set = set(useful)
+
     forced, optional = [], []
     for k in useful:
         r = p.rules[k]
@@ -721,14 +930,94 @@ def _search(p: _Problem, max_evaluations: int = MAX_EVALUATIONS) -> tuple[_Eval,
     # each group of line-sharing rules by branch and bound with the others held, then combine.
     options: list[list[_Coupon]] = [[]] + [[c] for c in p.coupons if set(c.lines) & usable_coupon_lines]
     best: _Eval | None = None
-    for opt in options:
-        ev = _solve_with_coupon(p, forced, optional, ub, opt, ship_threshold, count, exact, max_evaluations)
-        if ev is not None and ev.key[0] != INVALID and (best is None or ev.key < best.key):
+    if max(len(c) for c in _components(p, optional, None, ub, merge_all=ship_threshold)) <= EXACT_GROUP:
+        for opt in options:
+            ev = _solve_with_coupon(p, forced, optional, ub, opt, ship_threshold, count, exact, max_evaluations)
+            if ev is not None and ev.key[0] != INVALID and (best is None or ev.key < best.key):
+                best = ev
+    else:
+        exact[0] = False
+    if not exact[0]:
+        # too many interacting rules for the exact search here: improve the best combination found
+        # (or the rules by value) by local moves, within the same evaluation guard
+        p.sorted_lines = {k: tuple(sorted(p.eligible[k])) for k in p.rules}
+        ev = _local_search(p, forced, optional, ub, best, count, count[0] + LOCAL_EVALUATIONS)
+        if ev is not None and (best is None or ev.key < best.key):
             best = ev
     if best is None:
         best = _evaluate(p, {})
         count[0] += 1
     return best, count[0], exact[0]
+
+
+def _assign_in_order(p: _Problem, order: Sequence[int]) -> dict[int, tuple[int, ...]]:
+    """Rules consume lines in ``order``: each takes its lines that no earlier conflicting rule took;
+    a rule left with no line is not part of the combination."""
+    held: dict[int, set[int]] = {}
+    out: dict[int, tuple[int, ...]] = {}
+    empty: frozenset[int] = frozenset()
+    for k in order:
+        ck = p.conflicts[k]
+        if ck:
+            lines = tuple(i for i in p.sorted_lines[k] if ck.isdisjoint(held.get(i, empty)))
+        else:
+            lines = p.sorted_lines[k]
+        if lines:
+            out[k] = lines
+            for i in lines:
+                h = held.get(i)
+                if h is None:
+                    held[i] = {k}
+                else:
+                    h.add(k)
+    return out
+
+
+def _local_search(p: _Problem, forced: list[int], optional: list[int], ub: dict[int, int], start: _Eval | None,
+                  count: list[int], max_evaluations: int) -> _Eval | None:
+    """Best-improvement-first local search over consumption orders of the optional rules: insert a
+    rule in front (it takes its lines from conflicting holders), drop a rule, or move it to the front.
+    Starts from ``start`` (or the rules by value) and stops at a local optimum or the guard."""
+
+    def evaluate(order: list[int]) -> tuple[_Eval, list[int]]:
+        assigned = _assign_in_order(p, forced + order)
+        ev = _evaluate(p, assigned)
+        count[0] += 1
+        if ev.key[0] == INVALID:
+            # drop the rules that hold contested lines and give nothing, then price again
+            effective = set(ev.item_parts) | set(ev.order_parts) | set(ev.gifts)
+            order = [k for k in order if k in effective]
+            ev = _evaluate(p, _assign_in_order(p, forced + order))
+            count[0] += 1
+        return ev, order
+
+    by_value = sorted(optional, key=lambda k: (-ub[k], p.rules[k].rank))
+    if start is not None:
+        order = [k for k in by_value if k in start.assigned]
+        best = start
+    else:
+        best, order = evaluate(by_value)
+    improved = True
+    while improved and count[0] < max_evaluations:
+        improved = False
+        inside = set(order)
+        moves: list[list[int]] = []
+        for k in by_value:
+            if k not in inside:
+                moves.append([k, *order])
+        for k in reversed(order):
+            moves.append([x for x in order if x != k])
+        for pos, k in enumerate(order):
+            if pos and p.conflicts[k] & inside:
+                moves.append([k, *order[:pos], *order[pos + 1:]])
+        for trial in moves:
+            if count[0] >= max_evaluations:
+                break
+            ev, trial = evaluate(trial)
+            if ev.key[0] != INVALID and ev.key < best.key:
+                best, order, improved = ev, trial, True
+                break
+    return best if best.key[0] != INVALID else None
 
 
 def _components(p: _Problem, optional: list[int], coupon: _Coupon | None, ub: dict[int, int],
@@ -791,7 +1080,7 @@ def _solve_with_coupon(p: _Problem, forced: list[int], optional: list[int], ub: 
 
     def evaluate(all_chosen: list[int]) -> _Eval | None:
         best_here = None
-        for assigned in _consumption_orders(p, forced + all_chosen):
+        for assigned in _consumption_orders(p, forced + all_chosen, exact):
             ev = _evaluate(p, assigned, coupons)
             count[0] += 1
             if ev.key[0] != INVALID and (best_here is None or ev.key < best_here.key):
@@ -809,7 +1098,8 @@ def _solve_with_coupon(p: _Problem, forced: list[int], optional: list[int], ub: 
 
         def dfs(pos: int, chosen: list[int], chosen_ub: int, comp_sorted=comp_sorted, suffix=suffix,
                 others=others, others_ub=others_ub, best=best) -> None:
-            if not exact[0]:
+            if count[0] >= max_evaluations:
+                exact[0] = False
                 return
             if best[0] is not None:
                 lb = max(0, subtotal - others_ub - chosen_ub - suffix[pos] - coupon_ub) + ship_lb
@@ -895,12 +1185,11 @@ def _result(p: _Problem, ev: _Eval, not_applied: list[NotApplied], searched: int
         if k in applied_ids:
             continue
         r = p.rules[k]
-        alone = _evaluate(p, {k: tuple(sorted(p.eligible[k]))})
-        alone_saving = sum(alone.item_parts.get(k, {}).values()) + sum(alone.order_parts.get(k, {}).values())
-        if alone_saving <= 0 and k not in alone.gifts:
-            not_applied.append(NotApplied(r.code, "condition_not_met", alone.reasons.get(k, "") or "condition not met"))
+        alone_saving, alone_gift, alone_reason = _alone(p, k)
+        if alone_saving <= 0 and alone_gift <= 0:
+            not_applied.append(NotApplied(r.code, "condition_not_met", alone_reason or "condition not met"))
             continue
-        rivals = sorted(p.rules[j].code for j in p.conflicts[k] if j in applied_ids)
+        rivals = sorted(p.rules[j].code for j in p.conflicts[k] | p.dominated.get(k, set()) if j in applied_ids)
         if rivals:
             why = f"does not combine with {', '.join(rivals)}" + (f" (group {r.group})" if r.group else "") + \
                   "; the applied combination saves you more"

@@ -312,8 +312,6 @@ def _mj(**cond) -> Rule:
 
 @pytest.mark.parametrize(("cond", "kw", "code"), [
     ({"channels": frozenset({"app"})}, {}, "channel"),
-    ({"stores": frozenset({"KM002"})}, {"store": "KM001"}, "store"),
-    ({"regions": frozenset({"GZ"})}, {"regions": ("HQ", "YN", "KM")}, "region"),
     ({"starts_at": AT + dt.timedelta(hours=1)}, {}, "not_started"),
     ({"ends_at": AT}, {}, "ended"),
     ({"weekdays": frozenset({5, 6})}, {}, "weekday"),
@@ -328,6 +326,17 @@ def test_context_conditions_refuse_with_a_reason(cond, kw, code):
     res = apply_promotions(cart(line("A", 1, "20"), **kw), [_mj(**cond)])
     assert res.discount == D("0.00")
     assert [(n.promotion, n.reason_code) for n in res.not_applied] == [("MJ", code)]
+
+
+@pytest.mark.parametrize(("cond", "kw"), [
+    ({"stores": frozenset({"KM002"})}, {"store": "KM001"}),
+    ({"regions": frozenset({"GZ"})}, {"regions": ("HQ", "YN", "KM")}),
+])
+def test_a_promotion_of_another_store_or_region_is_neither_applied_nor_listed(cond, kw):
+    # the customer at KM001 has no business with KM002's or Guangzhou's promotions
+    res = apply_promotions(cart(line("A", 1, "20"), **kw), [_mj(**cond)])
+    assert res.discount == D("0.00")
+    assert res.not_applied == ()
 
 
 @pytest.mark.parametrize(("cond", "kw"), [
