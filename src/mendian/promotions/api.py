@@ -2,6 +2,10 @@
 
 - ``GET /promotions``, ``GET /promotions/{code}``, ``POST /promotions`` (Idempotency-Key),
   ``POST /promotions/{code}/activate|pause|end``: HQ manages rules; other roles may read them.
+- ``GET /promotions/{code}/effect?from=&to=`` (HQ): orders, units, discount cost, budget, covered-SKU
+  sales against the same weekdays of the whole weeks before, incremental sales, cost per incremental
+  yuan, a daily series; ``PUT /promotions/{code}/auto-pause`` sets the threshold it pauses itself at
+  (``promotions/effect.py``).
 - ``POST /pricing/quote``: price a cart for a store, channel and member; no write. ``member`` and
   ``coupons`` carry what the members app knows (tier, points balance, wallet coupons) until that app
   resolves codes itself.
@@ -23,7 +27,7 @@ from mendian.org.scope import user_scope
 from mendian.platform.idempotency import idempotent_create
 from mendian.platform.schemas import ErrorOut
 
-from . import selectors, services
+from . import effect, selectors, services
 from .domain import MemberInput, PricingResult
 from .domain.config import coupon_from_dict
 from .models import Promotion
@@ -50,6 +54,18 @@ class PromotionIn(Schema):
     quota_total: int | None = NField(None, ge=0)
     per_member_units: int | None = NField(None, ge=1)
     refuse_over_quota: bool = False
+    max_cost_per_incremental: Decimal | None = NField(
+        None, gt=0, max_digits=8, decimal_places=4,
+        description="pause itself when the discount per incremental yuan of covered sales passes this")
+    pause_min_days: int = NField(3, ge=0, le=366, description="whole days since activation before judging")
+    pause_min_orders: int = NField(20, ge=0, le=10_000_000, description="orders since activation before judging")
+
+
+class AutoPauseIn(Schema):
+    max_cost_per_incremental: Decimal | None = NField(..., gt=0, max_digits=8, decimal_places=4,
+                                                      description="null: never pause itself")
+    pause_min_days: int = NField(3, ge=0, le=366)
+    pause_min_orders: int = NField(20, ge=0, le=10_000_000)
 
 
 class PromotionOut(Schema):
@@ -72,6 +88,60 @@ class PromotionOut(Schema):
     quota_total: int | None
     quota_used: int
     per_member_units: int | None
+    max_cost_per_incremental: str | None
+    pause_min_days: int
+    pause_min_orders: int
+    paused_reason: str
+
+
+class EffectQuery(Schema):
+    from_: dt.date | None = NField(None, alias="from", description="first local day (default: the start)")
+    to: dt.date | None = NField(None, description="last local day (default: today or the end)")
+
+
+class EffectDayOut(Schema):
+    offset: int
+    day: dt.date
+    sales: str
+    baseline: str
+    orders: int
+    discount: str
+
+
+class EffectOut(Schema):
+    promotion: str
+    name: str
+    status: str
+    paused_reason: str
+    from_: dt.date = NField(..., alias="from")
+    to: dt.date
+    days: int
+    weeks: int
+    baseline_from: dt.date
+    baseline_to: dt.date
+    orders: int
+    units: int
+    discount: str
+    budget: str | None
+    budget_used: str
+    budget_left: str | None
+    sales: str
+    quantity: int
+    baseline_sales: str
+    expected_sales: str
+    incremental_sales: str
+    uplift: str | None
+    cost_per_incremental: str | None
+    no_incremental: bool
+    covered: dict[str, list[str]]
+    max_cost_per_incremental: str | None
+    pause_min_days: int
+    pause_min_orders: int
+    days_active: int
+    orders_active: int
+    verdict: str
+    verdict_reason: str
+    series: list[EffectDayOut]
 
 
 class PromotionListOut(Schema):
@@ -185,7 +255,32 @@ def _promotion_out(p: Promotion) -> dict[str, Any]:
             "threshold_basis": p.threshold_basis, "condition": p.condition, "benefit": p.benefit,
             "starts_at": p.starts_at, "ends_at": p.ends_at, "budget": None if p.budget is None else f"{p.budget:.2f}",
             "budget_used": f"{p.budget_used:.2f}", "quota_total": p.quota_total, "quota_used": p.quota_used,
-            "per_member_units": p.per_member_units}
+            "per_member_units": p.per_member_units,
+            "max_cost_per_incremental": _s(p.max_cost_per_incremental), "pause_min_days": p.pause_min_days,
+            "pause_min_orders": p.pause_min_orders, "paused_reason": p.paused_reason}
+
+
+def _s(v: Any) -> str | None:
+    return None if v is None else str(v)
+
+
+def effect_out(e: effect.PromotionEffect) -> dict[str, Any]:
+    p, f, w = e.promotion, e.figures, e.figures.window
+    return {
+        "promotion": p.code, "name": p.name, "status": p.status, "paused_reason": p.paused_reason,
+        "from": w.start, "to": w.end, "days": w.days, "weeks": w.weeks, "baseline_from": w.baseline_start,
+        "baseline_to": w.baseline_end, "orders": f.orders, "units": f.units, "discount": str(f.discount),
+        "budget": None if p.budget is None else f"{p.budget:.2f}", "budget_used": f"{p.budget_used:.2f}",
+        "budget_left": None if e.budget_left is None else f"{e.budget_left:.2f}", "sales": str(f.sales),
+        "quantity": f.quantity, "baseline_sales": str(f.baseline_sales), "expected_sales": str(f.expected_sales),
+        "incremental_sales": str(f.incremental_sales), "uplift": _s(f.uplift),
+        "cost_per_incremental": _s(f.cost_per_incremental), "no_incremental": f.no_incremental,
+        "covered": e.coverage.description, "max_cost_per_incremental": _s(p.max_cost_per_incremental),
+        "pause_min_days": p.pause_min_days, "pause_min_orders": p.pause_min_orders, "days_active": e.days_active,
+        "orders_active": e.orders_active, "verdict": e.verdict.code, "verdict_reason": e.verdict.reason,
+        "series": [{"offset": d.offset, "day": d.day, "sales": str(d.sales), "baseline": str(d.baseline),
+                    "orders": d.orders, "discount": str(d.discount)} for d in f.series],
+    }
 
 
 def quote_out(r: PricingResult) -> dict[str, Any]:
@@ -226,6 +321,27 @@ def promotion_get(request: HttpRequest, code: str):
     if p is None:
         raise NotFound(f"promotion {code} not found")
     return _promotion_out(p)
+
+
+@router.get("/promotions/{code}/effect", response={200: EffectOut, **ERRORS}, by_alias=True,
+            summary="A promotion's effect: usage, budget, covered-SKU sales against the weeks before")
+def promotion_effect(request: HttpRequest, code: str, q: Query[EffectQuery]):
+    _require_hq(request)
+    p = Promotion.objects.filter(code=code).first()
+    if p is None:
+        raise NotFound(f"promotion {code} not found")
+    window = None
+    if q.from_ is not None or q.to is not None:
+        default = effect.promotion_default_window(p)
+        window = effect.effect_window_checked(q.from_ or default.start, q.to or default.end)
+    return effect_out(effect.promotion_effect_get(promotion=p, window=window))
+
+
+@router.put("/promotions/{code}/auto-pause", response={200: PromotionOut, **ERRORS},
+            summary="Set or clear the threshold at which the promotion pauses itself")
+def promotion_auto_pause(request: HttpRequest, code: str, payload: AutoPauseIn):
+    _require_hq(request)
+    return _promotion_out(services.promotion_auto_pause_set(actor=request.user, code=code, **payload.dict()))
 
 
 @router.post("/promotions", response={201: PromotionOut, **ERRORS}, summary="Create a promotion rule (draft)")

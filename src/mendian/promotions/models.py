@@ -49,6 +49,16 @@ class Promotion(models.Model):
     quota_used = models.PositiveIntegerField(default=0)
     per_member_units = models.PositiveIntegerField(null=True, blank=True, help_text="flash units per member")
     refuse_over_quota = models.BooleanField(default=False, help_text="refuse the order instead of charging the regular price")
+    # effect monitoring (promotions.effect): the merchant's auto-pause threshold
+    max_cost_per_incremental = models.DecimalField(
+        max_digits=8, decimal_places=4, null=True, blank=True,
+        help_text="pause when the discount per incremental yuan of covered sales passes this (empty: never)")
+    pause_min_days = models.PositiveSmallIntegerField(
+        default=3, help_text="whole days since activation before the threshold is judged")
+    pause_min_orders = models.PositiveIntegerField(
+        default=20, help_text="orders since activation before the threshold is judged")
+    paused_reason = models.CharField(max_length=300, blank=True, default="")
+    activated_at = models.DateTimeField(null=True, blank=True, help_text="the last activation")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -46,7 +46,30 @@ def _snapshot(p: Promotion) -> dict[str, Any]:
             "combines_with_member_price": p.combines_with_member_price, "combines_with_points": p.combines_with_points,
             "threshold_basis": p.threshold_basis, "condition": p.condition, "benefit": p.benefit,
             "starts_at": p.starts_at, "ends_at": p.ends_at, "budget": p.budget, "quota_total": p.quota_total,
-            "per_member_units": p.per_member_units, "refuse_over_quota": p.refuse_over_quota}
+            "per_member_units": p.per_member_units, "refuse_over_quota": p.refuse_over_quota,
+            **_auto_pause_snapshot(p)}
+
+
+def _auto_pause_snapshot(p: Promotion) -> dict[str, Any]:
+    return {"max_cost_per_incremental": p.max_cost_per_incremental, "pause_min_days": p.pause_min_days,
+            "pause_min_orders": p.pause_min_orders}
+
+
+def _check_auto_pause(max_cost_per_incremental: Decimal | None, pause_min_days: int,
+                      pause_min_orders: int) -> Decimal | None:
+    """Refuse a threshold that makes no sense; the threshold to store (4 places, half-up)."""
+    if max_cost_per_incremental is not None and not (max_cost_per_incremental.is_finite()
+                                                     and 0 < max_cost_per_incremental < 10000):
+        raise InvalidInput("max_cost_per_incremental: discount yuan per incremental yuan, above 0 (0.5 = 5 jiao)",
+                           code="invalid_promotion", details={"field": "max_cost_per_incremental"})
+    if not 0 <= pause_min_days <= 366:
+        raise InvalidInput("pause_min_days: 0 to 366", code="invalid_promotion", details={"field": "pause_min_days"})
+    if not 0 <= pause_min_orders <= 10_000_000:
+        raise InvalidInput("pause_min_orders: 0 or more", code="invalid_promotion",
+                           details={"field": "pause_min_orders"})
+    if max_cost_per_incremental is None:
+        return None
+    return Decimal(max_cost_per_incremental).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
 
 
 @transaction.atomic
@@ -56,8 +79,11 @@ def promotion_create(*, actor: Any, code: str, name: str, kind: str, condition: 
                      combines_with_points: bool = True, threshold_basis: str = "net",
                      starts_at: dt.datetime | None = None, ends_at: dt.datetime | None = None,
                      budget: Decimal | None = None, quota_total: int | None = None,
-                     per_member_units: int | None = None, refuse_over_quota: bool = False) -> Promotion:
-    """Create a promotion rule as a draft, after checking that the engine can read it."""
+                     per_member_units: int | None = None, refuse_over_quota: bool = False,
+                     max_cost_per_incremental: Decimal | None = None, pause_min_days: int = 3,
+                     pause_min_orders: int = 20) -> Promotion:
+    """Create a promotion rule as a draft, after checking that the engine can read it.
+    ``max_cost_per_incremental`` (with its minimums) lets the promotion pause itself: ``effect.py``."""
     try:
         rule_from_config(code=code, kind=kind, name=name, condition=condition, benefit=benefit,
                          exclusive_group=exclusive_group, priority=priority, threshold_basis=threshold_basis,
@@ -66,6 +92,7 @@ def promotion_create(*, actor: Any, code: str, name: str, kind: str, condition: 
         raise InvalidInput(str(e), code="invalid_promotion", details={"message": str(e)}) from e
     if starts_at and ends_at and ends_at <= starts_at:
         raise InvalidInput("ends_at must be after starts_at", code="invalid_promotion")
+    max_cost_per_incremental = _check_auto_pause(max_cost_per_incremental, pause_min_days, pause_min_orders)
     if Promotion.objects.filter(code=code).exists():
         raise Conflict(f"promotion {code} exists", code="duplicate_code")
     p = Promotion(code=code, name=name, kind=kind, condition=condition or {}, benefit=benefit or {},
@@ -73,7 +100,8 @@ def promotion_create(*, actor: Any, code: str, name: str, kind: str, condition: 
                   combines_with_member_price=combines_with_member_price, combines_with_points=combines_with_points,
                   threshold_basis=threshold_basis, starts_at=starts_at, ends_at=ends_at, budget=budget,
                   quota_total=quota_total, per_member_units=per_member_units, refuse_over_quota=refuse_over_quota,
-                  created_by=actor if getattr(actor, "pk", None) else None)
+                  max_cost_per_incremental=max_cost_per_incremental, pause_min_days=pause_min_days,
+                  pause_min_orders=pause_min_orders, created_by=actor if getattr(actor, "pk", None) else None)
     try:
         with transaction.atomic():
             p.save(force_insert=True)
@@ -92,7 +120,9 @@ _TRANSITIONS = {
 
 @transaction.atomic
 def promotion_set_status(*, actor: Any, code: str, status: str, reason: str = "") -> Promotion:
-    """Activate, pause or end a promotion (audited). A refused transition changes nothing."""
+    """Activate, pause or end a promotion (audited). A refused transition changes nothing. A pause keeps
+    its reason on the promotion (``paused_reason``); an activation clears it and starts the auto-pause
+    minimums again (``activated_at``)."""
     p = Promotion.objects.select_for_update().filter(code=code).first()
     if p is None:
         raise NotFound(f"promotion {code} not found")
@@ -103,9 +133,34 @@ def promotion_set_status(*, actor: Any, code: str, status: str, reason: str = ""
         raise Conflict(f"a {p.status} promotion cannot become {status}", code="invalid_transition")
     before = p.status
     p.status = status
-    p.save(update_fields=["status", "updated_at"])
+    p.paused_reason = reason[:300] if status == Promotion.Status.PAUSED else ""
+    fields = ["status", "paused_reason", "updated_at"]
+    if status == Promotion.Status.ACTIVE:
+        p.activated_at = timezone.now()
+        fields.append("activated_at")
+    p.save(update_fields=fields)
     audit_record(actor=actor, action=f"promotion.{status}", object_type="promotion", object_ref=code,
                  before={"status": before}, after={"status": status, "reason": reason})
+    return p
+
+
+@transaction.atomic
+def promotion_auto_pause_set(*, actor: Any, code: str, max_cost_per_incremental: Decimal | None,
+                             pause_min_days: int = 3, pause_min_orders: int = 20) -> Promotion:
+    """Set (or clear, with None) the merchant's threshold: the promotion pauses itself when its discount
+    cost per incremental yuan of covered sales passes it, once it has run ``pause_min_days`` whole days
+    and taken ``pause_min_orders`` orders since its last activation (audited)."""
+    p = Promotion.objects.select_for_update().filter(code=code).first()
+    if p is None:
+        raise NotFound(f"promotion {code} not found")
+    max_cost_per_incremental = _check_auto_pause(max_cost_per_incremental, pause_min_days, pause_min_orders)
+    before = _auto_pause_snapshot(p)
+    p.max_cost_per_incremental = max_cost_per_incremental
+    p.pause_min_days = pause_min_days
+    p.pause_min_orders = pause_min_orders
+    p.save(update_fields=["max_cost_per_incremental", "pause_min_days", "pause_min_orders", "updated_at"])
+    audit_record(actor=actor, action="promotion.auto_pause", object_type="promotion", object_ref=code,
+                 before=before, after=_auto_pause_snapshot(p))
     return p
 
 

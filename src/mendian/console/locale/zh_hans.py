@@ -325,6 +325,45 @@ ZH.update({
 })
 
 
+# promotion effect monitoring (issue 3, effect-monitoring helper)
+ZH.update({
+    'Effect': '效果',
+    'Paused because': '暂停原因',
+    '%(days)s days, against the same weekdays of the %(weeks)s whole weeks before (%(bs)s – %(be)s).':
+        '共 %(days)s 天，对比此前 %(weeks)s 个整周的相同星期（%(bs)s – %(be)s）。',
+    'Covered': '覆盖范围',
+    'every SKU in every store': '全部门店的全部商品',
+    'SKUs': '商品', 'Categories': '品类', 'Brands': '品牌', 'Except SKUs': '排除商品',
+    'Except categories': '排除品类', 'Except brands': '排除品牌', 'Stores': '门店', 'Regions': '区域',
+    'Left': '剩余',
+    'Covered-SKU sales': '覆盖商品销售额',
+    'Expected from before': '按此前预期',
+    'Incremental sales': '增量销售额',
+    'Uplift': '提升',
+    'Discount per incremental yuan': '每增量销售元的优惠成本',
+    'No incremental sales': '没有增量销售',
+    'Auto-pause threshold': '自动暂停阈值',
+    'Daily covered-SKU sales: during vs the same weekdays before': '覆盖商品每日销售：活动期间 vs 此前相同星期',
+    'During the promotion': '活动期间',
+    'Same weekdays before': '此前相同星期',
+    'Auto-pause': '自动暂停',
+    'Pause when the discount per incremental yuan passes': '每增量销售元的优惠成本超过此值时暂停',
+    'after at least (days)': '至少运行（天）',
+    'and (orders)': '且订单数',
+    'Save': '保存',
+    'Since its last activation: %(days)s whole days, %(orders)s orders. Empty threshold: it never pauses itself; '
+    'a spent budget ends it in any case.':
+        '自上次启用以来：%(days)s 个整天，%(orders)s 笔订单。阈值留空则不会自动暂停；预算用完时活动总会结束。',
+    'Auto-pause threshold of %(c)s saved.': '%(c)s 的自动暂停阈值已保存。',
+    'No threshold: it never pauses itself.': '未设阈值：不会自动暂停。',
+    'Waiting for the minimum days and orders.': '等待达到最少天数与订单数。',
+    'No discount spent yet.': '尚未产生优惠成本。',
+    'Under the threshold: it keeps running.': '低于阈值：继续进行。',
+    'Past the threshold: the hourly check pauses it.': '已超过阈值：每小时的检查会暂停它。',
+    'Discount without incremental sales: the hourly check pauses it.': '有优惠却无增量销售：每小时的检查会暂停它。',
+})
+
+
 if __name__ == "__main__":
     import re
     import sys

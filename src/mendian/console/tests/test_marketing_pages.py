@@ -4,6 +4,7 @@ manager sees masked mobiles and no promotion admin; the price preview shows the 
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal as D
 
 import pytest
@@ -114,3 +115,73 @@ def test_store_manager_sees_masked_mobiles_and_no_promotion_admin(shop, signed_i
     # another store's price preview is a 404
     LocationFactory(code="KM009", region=shop["store"].region)
     assert mgr.get("/price-preview/", {"store": "KM009", "lines": "A 1"}).status_code == 404
+
+
+def test_hq_sees_a_promotions_effect_and_sets_its_auto_pause_threshold(shop, signed_in):
+    """Effect dashboard (issue 3): covered-SKU sales 5–11 Oct against 28 Sep–4 Oct from the rollups,
+    discount from the usage rows: sales 180.00 vs 100.00 → incremental 80.00 (+80.0%), discount 16.00 →
+    0.2000 per incremental yuan."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from mendian.analytics.models import SalesDaySku
+    from mendian.catalog.models import Sku
+    from mendian.promotions.models import PromotionUsage
+
+    hq = signed_in(shop["hq"])
+    r = hq.post("/promotions/", {"code": "FD", "name": "食品满减", "kind": "amount_off",
+                                 "condition": '{"scope": {"categories": ["FOOD"]}}',
+                                 "benefit": '{"tiers": [{"threshold": "100", "amount": "10"}]}', "budget": "200",
+                                 "max_cost_per_incremental": "0.5", "pause_min_days": "", "pause_min_orders": "0"})
+    assert r.status_code == 302 and r["Location"] == "/promotions/FD/"
+    p = Promotion.objects.get(code="FD")
+    assert (p.max_cost_per_incremental, p.pause_min_days, p.pause_min_orders) == (D("0.5000"), 3, 0)
+    hq.post("/promotions/FD/status/", {"status": "active"})
+    Promotion.objects.filter(code="FD").update(budget_used=D("16.00"))
+    store, a, b = shop["store"], Sku.objects.get(code="A"), Sku.objects.get(code="B")
+    for sku, day, amount in ((a, dt.date(2026, 9, 29), "100.00"), (a, dt.date(2026, 10, 6), "150.00"),
+                             (b, dt.date(2026, 10, 7), "30.00")):
+        SalesDaySku.objects.create(day=day, location=store, region=store.region, channel="pos", sku=sku,
+                                   category=sku.product.category, quantity=1, amount=D(amount), transactions=1)
+    tz = ZoneInfo("Asia/Shanghai")
+    for ref, day, disc in (("KM001-1", 6, "10.00"), ("KM001-2", 7, "6.00")):
+        PromotionUsage.objects.create(promotion=p, order_ref=ref, units=0, discount=D(disc),
+                                      created_at=dt.datetime(2026, 10, day, 15, tzinfo=tz))
+
+    assert 'href="/promotions/FD/effect/"' in _text(hq.get("/promotions/"))
+    assert 'href="/promotions/FD/effect/"' in _text(hq.get("/promotions/FD/"))
+    page = _text(hq.get("/promotions/FD/effect/", {"from": "2026-10-05", "to": "2026-10-11"}))
+    for html in ('id="eff-orders">2<', 'id="eff-discount">16.00<', 'id="eff-budget-used">16.00<',
+                 'id="eff-budget-left">184.00<', 'id="eff-sales">180.00<', 'id="eff-expected">100.00<',
+                 'id="eff-incremental">80.00<', 'id="eff-uplift">80.0%<', 'id="eff-cost">0.2000<',
+                 'id="eff-threshold">0.5000<', 'data-verdict="too_early"', "2026-09-28 – 2026-10-04",
+                 'data-chart="chart-effect"', "echarts.min.js", "KM001-2"):
+        assert html in page, html
+    zh = _text(hq.get("/promotions/FD/effect/", {"from": "2026-10-05", "to": "2026-10-11"},
+                      headers={"Accept-Language": "zh-Hans"}))
+    assert "每增量销售元的优惠成本" in zh and "此前 2 个整周的相同星期" not in zh and "此前 1 个整周的相同星期" in zh
+    chart = json.loads(page.split('<script id="chart-effect" type="application/json">')[1].split("</script>")[0])
+    assert chart["type"] == "line" and chart["labels"][:3] == ["10-05", "10-06", "10-07"]
+    assert chart["series"][0]["data"][:3] == [0.0, 150.0, 30.0]
+    assert chart["series"][1]["data"][1] == 100.0
+
+    # the threshold from the page; a bad one changes nothing
+    hq.post("/promotions/FD/auto-pause/", {"max_cost_per_incremental": "0.25", "pause_min_days": "0",
+                                           "pause_min_orders": "0"})
+    page = _text(hq.get("/promotions/FD/effect/", {"from": "2026-10-05", "to": "2026-10-11"}))
+    assert 'data-verdict="under_threshold"' in page
+    r = hq.post("/promotions/FD/auto-pause/", {"max_cost_per_incremental": "0.15", "pause_min_days": "0",
+                                               "pause_min_orders": "0"}, follow=True)
+    assert Promotion.objects.get(code="FD").max_cost_per_incremental == D("0.1500") and _messages(r)
+    page = _text(hq.get("/promotions/FD/effect/", {"from": "2026-10-05", "to": "2026-10-11"}))
+    assert 'data-verdict="over_threshold"' in page
+    r = hq.post("/promotions/FD/auto-pause/", {"max_cost_per_incremental": "-1"}, follow=True)
+    assert Promotion.objects.get(code="FD").max_cost_per_incremental == D("0.1500") and _messages(r)
+    # a bad period is a message, and the default period is shown
+    r = hq.get("/promotions/FD/effect/", {"from": "2026-10-11", "to": "2026-10-01"})
+    assert r.status_code == 200 and _messages(r)
+    assert hq.get("/promotions/NOPE/effect/").status_code == 404
+    mgr = signed_in(shop["manager"])
+    assert mgr.get("/promotions/FD/effect/").status_code in (403, 404)
+    assert mgr.post("/promotions/FD/auto-pause/", {"max_cost_per_incremental": "9"}).status_code in (403, 404)
+    assert Promotion.objects.get(code="FD").max_cost_per_incremental == D("0.1500")

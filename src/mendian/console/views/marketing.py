@@ -1,6 +1,7 @@
 """Console pages for members, coupons and promotions (issues 3 and 6): member search (mobile masked
 without PII permission), a member's page, registration; coupon templates, batches (HQ); promotions
-with activate / pause / end and their usage (HQ); a price preview through the pricing engine.
+with activate / pause / end and their usage (HQ), each promotion's effect dashboard and the threshold at
+which it pauses itself; a price preview through the pricing engine.
 Every write goes through ``mendian.members.services`` / ``mendian.promotions.services``."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -18,6 +20,7 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from mendian.core.errors import InvalidInput, MendianError
@@ -26,6 +29,7 @@ from mendian.members import services as msvc
 from mendian.members.errors import MemberExists
 from mendian.members.models import CouponBatch, CouponTemplate, Member
 from mendian.org.models import Location
+from mendian.promotions import effect as peffect
 from mendian.promotions import selectors as psel
 from mendian.promotions import services as psvc
 from mendian.promotions.models import Promotion, PromotionUsage
@@ -33,6 +37,7 @@ from mendian.sales.models import Channel
 
 from ..access import console_view, location_or_404, visible_locations
 from ..render import page
+from ..tables import chart_spec
 
 MEMBER_ROLES = ("hq", "region", "store_manager", "cashier")
 PER_PAGE = 50
@@ -232,7 +237,8 @@ def promotions(request: HttpRequest) -> HttpResponse:
                 exclusive_group=p.get("exclusive_group", "").strip(),
                 combines_with_coupons=bool(p.get("combines_with_coupons")),
                 starts_at=None, ends_at=_day_end(p.get("ends_on"), "ends_on"),
-                budget=_dec(p.get("budget"), "budget"), quota_total=_int(p.get("quota_total"), "quota_total"))
+                budget=_dec(p.get("budget"), "budget"), quota_total=_int(p.get("quota_total"), "quota_total"),
+                **_auto_pause_fields(p))
         except MendianError as e:
             messages.error(request, str(e))
         else:
@@ -280,6 +286,88 @@ def promotion_status(request: HttpRequest, code: str) -> HttpResponse:
     else:
         messages.success(request, _("Promotion %(c)s is now %(s)s.") % {"c": code, "s": promo.get_status_display()})
     return redirect(reverse("console:promotion", args=[code]))
+
+
+# --- promotion effect (issue 3, effect monitoring) -----------------------------------------------------
+
+def _auto_pause_fields(p: Any) -> dict[str, Any]:
+    """The auto-pause threshold of a promotion form: empty minimums mean the defaults (3 days, 20 orders)."""
+    days = _int(p.get("pause_min_days"), "pause_min_days")
+    orders = _int(p.get("pause_min_orders"), "pause_min_orders")
+    return {"max_cost_per_incremental": _dec(p.get("max_cost_per_incremental"), "max_cost_per_incremental"),
+            "pause_min_days": 3 if days is None else days, "pause_min_orders": 20 if orders is None else orders}
+
+
+def _day(value: str | None, field: str) -> dt.date | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(_("%(f)s: a date like 2026-12-31") % {"f": field}, details={"field": field}) from None
+
+
+_VERDICTS = {
+    "no_threshold": gettext_noop("No threshold: it never pauses itself."),
+    "too_early": gettext_noop("Waiting for the minimum days and orders."),
+    "no_discount": gettext_noop("No discount spent yet."),
+    "under_threshold": gettext_noop("Under the threshold: it keeps running."),
+    "over_threshold": gettext_noop("Past the threshold: the hourly check pauses it."),
+    "no_incremental": gettext_noop("Discount without incremental sales: the hourly check pauses it."),
+}
+
+
+_COVERED = {
+    "skus": gettext_noop("SKUs"), "categories": gettext_noop("Categories"), "brands": gettext_noop("Brands"),
+    "exclude_skus": gettext_noop("Except SKUs"), "exclude_categories": gettext_noop("Except categories"),
+    "exclude_brands": gettext_noop("Except brands"), "stores": gettext_noop("Stores"),
+    "regions": gettext_noop("Regions"),
+}
+
+
+@console_view
+def promotion_effect(request: HttpRequest, code: str) -> HttpResponse:
+    _hq(request)
+    promo = Promotion.objects.filter(code=code).first()
+    if promo is None:
+        raise Http404("no such promotion")
+    default = peffect.promotion_default_window(promo)
+    window = None
+    try:
+        start, end = _day(request.GET.get("from"), "from"), _day(request.GET.get("to"), "to")
+        if start or end:
+            window = peffect.effect_window_checked(start or default.start, end or default.end)
+    except MendianError as e:
+        messages.error(request, str(e))
+    e = peffect.promotion_effect_get(promotion=promo, window=window or default)
+    f = e.figures
+    chart = chart_spec([d.day.strftime("%m-%d") for d in f.series],
+                       [(_("During the promotion"), [d.sales for d in f.series]),
+                        (_("Same weekdays before"), [d.baseline for d in f.series])], kind="line")
+    recent = list(PromotionUsage.objects.filter(promotion=promo).order_by("-created_at", "-id")[:20])
+    return page(request, "console/marketing/promotion_effect.html", {
+        "p": promo, "e": e, "f": f, "w": f.window, "chart": chart, "recent": recent,
+        "uplift_pct": None if f.uplift is None else (f.uplift * 100).quantize(Decimal("0.1")),
+        "budget_pct": (None if not promo.budget else (100 * promo.budget_used / promo.budget).quantize(Decimal("0.1"))),
+        "verdict": _(_VERDICTS[e.verdict.code]),
+        "covered": [(_(_COVERED[k]), ", ".join(v)) for k, v in e.coverage.description.items()],
+    }, nav="promotions")
+
+
+@console_view
+@require_POST
+def promotion_auto_pause(request: HttpRequest, code: str) -> HttpResponse:
+    _hq(request)
+    if not Promotion.objects.filter(code=code).exists():
+        raise Http404("no such promotion")
+    try:
+        psvc.promotion_auto_pause_set(actor=request.user, code=code, **_auto_pause_fields(request.POST))
+    except MendianError as e:
+        messages.error(request, str(e))
+    else:
+        messages.success(request, _("Auto-pause threshold of %(c)s saved.") % {"c": code})
+    return redirect(reverse("console:promotion_effect", args=[code]))
 
 
 # --- price preview -------------------------------------------------------------------------------------
@@ -331,5 +419,7 @@ urlpatterns = [
     path("promotions/", promotions, name="promotions"),
     path("promotions/<str:code>/", promotion_detail, name="promotion"),
     path("promotions/<str:code>/status/", promotion_status, name="promotion_status"),
+    path("promotions/<str:code>/effect/", promotion_effect, name="promotion_effect"),
+    path("promotions/<str:code>/auto-pause/", promotion_auto_pause, name="promotion_auto_pause"),
     path("price-preview/", price_preview, name="price_preview"),
 ]
