@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 RATE_ONE = 10000  # rates are kept in basis points: 0.85 -> 8500
 
 
+@lru_cache(maxsize=1 << 16)
 def to_fen(value: Decimal | int | str) -> int:
     if isinstance(value, float):
         raise TypeError("money must not be a float")
     return int((Decimal(value) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+@lru_cache(maxsize=1 << 16)
 def from_fen(fen: int) -> Decimal:
     return (Decimal(fen) / 100).quantize(Decimal("0.01"))
 
