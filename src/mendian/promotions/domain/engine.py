@@ -20,11 +20,15 @@ line and no total is ever negative.
 **Search.** Branch and bound over the rules that can hurt another (a conflict, a threshold that a
 lower price could miss, a coupon it blocks or whose threshold it could break): include / exclude,
 best upper bound first. The other rules are always included: adding them never raises the total.
-At each leaf, every distinct consumption order of each group of conflicting rules is evaluated, and
-the coupon is chosen exactly for that leaf. Bound: total ≥ subtotal − Σ UB(rules still possible) −
-UB(best coupon), where UB(rule) is the rule alone on all its lines at regular prices (every benefit
-is monotone in the prices it sees). Exact over that space; the cost is exponential only in the
-number of *interacting* rules that touch one cart (measured in bench/pricing.py).
+Conflicting item prices on a line nothing else depends on are settled first, line by line (the
+lowest price keeps the line). At each leaf, every distinct consumption order of each group of
+conflicting rules is evaluated, and the coupon is chosen exactly for that leaf. Bound: total ≥
+subtotal − Σ UB(rules still possible) − UB(best coupon), where UB(rule) is the rule alone on all its
+lines at regular prices (every benefit is monotone in the prices it sees). Exact over that space
+while no group of interacting rules exceeds ``EXACT_GROUP`` and the search stays under its guard;
+past either, a local search over consumption orders improves the best combination found, the result
+says ``exact=False`` and is never worse than the fixed calculator chain (measured in
+bench/pricing.py).
 
 **Objective.** Lowest total (goods + shipping − discounts, before points); ties: more gift value,
 more points the customer asked for, then the combination whose rules have the higher priorities,
