@@ -314,6 +314,7 @@ class _Problem:
     orders: dict[tuple, tuple] = field(default_factory=dict)             # memo of consumption orders per group
     sorted_lines: dict[int, tuple[int, ...]] = field(default_factory=dict)  # eligible lines, ascending
     rank_pos: dict[int, int] = field(default_factory=dict)               # rule -> position in the layer order
+    line_items: dict[tuple, tuple] = field(default_factory=dict)         # memo of one line's item prices
 
 
 @dataclass
@@ -474,9 +475,55 @@ def _respread(old: tuple, discount: int, puq: int, uncapped: tuple) -> tuple:
     return tuple((c, pr) for pr, c in sorted(out.items(), reverse=True))
 
 
+def _item_reason(p: _Problem, r: PRule) -> str:
+    return "特价 special price" if r.kind == "special_price" else f"会员价 member price ({p.tier})"
+
+
+def _item_layer_by_line(p: _Problem, item_key: tuple) -> tuple:
+    """Layer 1 when no item rule has a quota or a budget: each line's price depends only on the rules
+    it holds, so each line is priced once per set of rules (memoised) and the layer is assembled."""
+    per_line: dict[int, list[int]] = {}
+    for k, lines in item_key:
+        for i in lines:
+            held = per_line.get(i)
+            if held is None:
+                per_line[i] = [k]
+            else:
+                held.append(k)
+    segs = [((p.qty[i], p.price[i]),) for i in range(len(p.skus))]
+    net = list(p.listed)
+    item_parts: dict[int, dict[int, int]] = {k: {} for k, _ in item_key}
+    quota_taken: dict[int, int] = {}
+    memo = p.line_items
+    for i, ks in per_line.items():
+        key = (i, tuple(ks))
+        hit = memo.get(key)
+        if hit is None:
+            price, amount, parts = p.price[i], p.listed[i], []
+            for k in ks:
+                new = item_price(p.rules[k], p.skus[i], price, p.tier)
+                after = line_fen(new, p.qty[i], p.puq[i])
+                parts.append((k, amount - after, new < price))
+                price, amount = new, after
+            hit = memo[key] = (((p.qty[i], price),), tuple(parts), amount)
+        segs[i], parts_i, net[i] = hit
+        for k, d, lowered in parts_i:
+            if d > 0:
+                item_parts[k][i] = d
+            if lowered and p.quota_units.get(k) is not None:
+                # flash units sold at the promotional price: the quota counter moves by these
+                quota_taken[k] = quota_taken.get(k, 0) + p.qty[i]
+    reasons = {k: _item_reason(p, p.rules[k]) for k, _ in item_key}
+    return tuple(segs), item_parts, reasons, (), quota_taken, net
+
+
 def _item_layer(p: _Problem, item_key: tuple) -> tuple:
     """Layer 1 for the item rules ``item_key`` ((rule, lines), ... in rank order): unit-price segments
     per line, discounts per rule and line, reasons, flash notes, quota units taken, net amounts."""
+    # a quota that covers every unit of the rule's lines never binds: the rule prices line by line
+    if all(p.rules[k].budget is None and (p.quota_units.get(k) is None or p.quota_units[k] >= sum(p.qty[i] for i in lines))
+           for k, lines in item_key):
+        return _item_layer_by_line(p, item_key)
     n = len(p.skus)
     # layer 1: item prices
     segs: list[tuple] = [((p.qty[i], p.price[i]),) for i in range(n)]
@@ -524,7 +571,7 @@ def _item_layer(p: _Problem, item_key: tuple) -> tuple:
                     segs[i] = _respread(old_segs[i], d, p.puq[i], segs[i])
             parts = dict(zip(idxs, capped, strict=True))
         item_parts[k] = {i: d for i, d in parts.items() if d > 0}
-        reasons[k] = "特价 special price" if r.kind == "special_price" else f"会员价 member price ({p.tier})"
+        reasons[k] = _item_reason(p, r)
     net = list(p.listed)
     for parts_k in item_parts.values():
         for i, d in parts_k.items():
@@ -611,10 +658,12 @@ def _evaluate(p: _Problem, assigned: dict[int, tuple[int, ...]], coupons: list[_
     # layer 4: points, a tender
     pts_used, pts_value, pts_parts = _points(p, remaining, blocked_p)
     effective = set(item_parts) | set(order_parts) | set(gifts)
-    applied_prio = tuple(sorted((-p.rules[k].priority, p.rules[k].code) for k in effective))
+    rules = p.rules
+    applied_prio = tuple(sorted((-rules[k].priority, rules[k].code) for k in effective))
     # a rule holds contested lines only when it gives something: an idle rule that kept lines from a
     # rival would be a combination no merchant meant, so it is not a valid combination
-    valid = all(k in effective or not (p.conflicts[k] & assigned.keys()) for k in assigned)
+    conflicts = p.conflicts
+    valid = all(k in effective or not conflicts[k] or conflicts[k].isdisjoint(assigned) for k in assigned)
     # rule indexes follow the codes (the RuleBook sorts rules by code), so the last part orders by code
     key = (total if valid else INVALID, -gift_value, -pts_value, applied_prio, best_cp.code if best_cp else "",
            tuple(sorted(assigned.items())))
