@@ -65,13 +65,14 @@ def member_promotion_usage(*, member_code: str) -> tuple[dict[str, int], dict[st
     return uses, units
 
 
-def category_paths() -> dict[int, tuple[str, ...]]:
-    parents = dict(Category.objects.values_list("id", "parent_id"))
-    codes = dict(Category.objects.values_list("id", "code"))
+def _paths(rows: list[tuple[int, int | None, str]]) -> dict[int, tuple[str, ...]]:
+    """id -> codes from the root down, for a tree given as (id, parent id, code) rows (cycles cut)."""
+    parents = {i: parent for i, parent, _ in rows}
+    codes = {i: code for i, _, code in rows}
     out: dict[int, tuple[str, ...]] = {}
     for cid in codes:
         path, cur, seen = [], cid, set()
-        while cur is not None and cur not in seen:
+        while cur is not None and cur not in seen and cur in codes:
             seen.add(cur)
             path.append(codes[cur])
             cur = parents.get(cur)
@@ -79,14 +80,16 @@ def category_paths() -> dict[int, tuple[str, ...]]:
     return out
 
 
+def category_paths() -> dict[int, tuple[str, ...]]:
+    """Category id -> category codes from the root down (one query)."""
+    return _paths(list(Category.objects.values_list("id", "parent_id", "code")))
+
+
 def region_path(location: Location) -> tuple[str, ...]:
-    path, region = [], Region.objects.filter(pk=location.region_id).first()
-    seen: set[int] = set()
-    while region is not None and region.pk not in seen:
-        seen.add(region.pk)
-        path.append(region.code)
-        region = Region.objects.filter(pk=region.parent_id).first() if region.parent_id else None
-    return tuple(reversed(path))
+    """The codes of the location's region and its ancestors, root first (one query)."""
+    if location.region_id is None:
+        return ()
+    return _paths(list(Region.objects.values_list("id", "parent_id", "code"))).get(location.region_id, ())
 
 
 def skus_for_cart(codes: list[str]) -> dict[str, Sku]:
