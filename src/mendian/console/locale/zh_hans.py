@@ -364,6 +364,15 @@ ZH.update({
 })
 
 
+# the till prices with the promotions engine (issue 3, lead)
+ZH.update({
+    "Member (code or mobile)": "会员（卡号或手机号）", "Points to redeem (balance %(n)s)": "使用积分（余额 %(n)s）",
+    "Apply": "应用", "Find member": "查找会员", "No member": "非会员", "Gift": "赠品", "Points (%(n)s)": "积分抵现（%(n)s）",
+    "To pay": "应付", "Why this price": "价格说明", "Promotions not applied: %(n)s": "未参与的促销：%(n)s 个",
+    "No member with code or mobile %(text)s.": "没有卡号或手机号为 %(text)s 的会员。",
+    "Points must be a whole number, zero or more.": "积分须为零或正整数。",
+})
+
 if __name__ == "__main__":
     import re
     import sys

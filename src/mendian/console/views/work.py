@@ -161,12 +161,85 @@ def _can_sell(request: HttpRequest, store: Location) -> bool:
     return request.persona.scope.has_role("hq", "region", "store_manager", "cashier", location_id=store.pk)
 
 
+CUSTOMER_KEY = "mendian_pos_customer"
+
+
+def _customer(request: HttpRequest, store: Location) -> dict:
+    """The member, wallet coupons and points the cashier set for this store's current sale."""
+    got = (request.session.get(CUSTOMER_KEY) or {}).get(store.code) or {}
+    return {"member": str(got.get("member") or ""), "coupons": [str(c) for c in got.get("coupons") or []],
+            "points": int(got.get("points") or 0)}
+
+
+def _save_customer(request: HttpRequest, store: Location, customer: dict | None) -> None:
+    all_ = request.session.get(CUSTOMER_KEY) or {}
+    if customer:
+        all_[store.code] = customer
+    else:
+        all_.pop(store.code, None)
+    request.session[CUSTOMER_KEY] = all_
+
+
+def _member_code(request: HttpRequest, text: str) -> str | None:
+    """A member code from what the cashier typed: the member code or the mobile number (a lookup by
+    mobile is recorded, as on the members page)."""
+    from django.db import transaction
+
+    from mendian.members import selectors as msel
+    from mendian.members import services as msvc
+
+    text = (text or "").strip()
+    if not text:
+        return None
+    m = msel.member_get(code=text.upper())
+    if m is None:
+        try:
+            with transaction.atomic():
+                m = msel.member_by_mobile(mobile=text)
+                msvc.member_lookup_record(actor=request.user, mobile=text, found=m.code if m else None)
+        except MendianError:
+            m = None
+    return m.code if m is not None else None
+
+
+def _priced(request: HttpRequest, store: Location, ctx, cart: dict[str, int], customer: dict) -> tuple[dict | None, str]:
+    """The engine's price of the cart for the customer (what the sale will charge), or an error."""
+    from mendian.sales.schemas import cart_out
+
+    if not cart or ctx is None:
+        return None, ""
+    try:
+        pricing, lines = sales_services.cart_price(
+            ctx=ctx, channel="pos", lines=[LineRequest(sku=c, quantity=q) for c, q in cart.items()],
+            member=customer["member"], coupons=customer["coupons"], points=customer["points"])
+    except MendianError as exc:
+        return None, exc.message
+    return cart_out(store=store.code, channel="pos", lines=lines, pricing=pricing), ""
+
+
 def _pos_context(request: HttpRequest, store: Location, **extra) -> dict:
+    from mendian.members.models import Member
+    from mendian.members.selectors import shown_mobile, wallet_coupons_for_pricing
+
     ctx = sales_selectors.sale_context_get(store_code=store.code, user_id=request.user.pk)
     cart = _cart(request, store)
     lines, total = _cart_lines(store, cart)
+    customer = _customer(request, store)
+    priced, price_error = _priced(request, store, ctx, cart, customer)
+    member = wallet = None
+    if customer["member"]:
+        member = Member.objects.select_related("tier", "store").filter(code=customer["member"]).first()
+        if member is not None:
+            member.shown_mobile = shown_mobile(member.mobile, can_view_pii=request.persona.scope.can_view_pii)
+            wallet = wallet_coupons_for_pricing(member=member, store=store.code, channel="pos")
+    if priced is not None:
+        names = {ln["sku"]: ln["name"] for ln in lines}
+        for ln in priced["lines"]:
+            ln["name"] = names.get(ln["sku"], ln["sku"])
     return {"store": store, "shift_id": ctx.open_shift_id if ctx else None, "lines": lines, "total": total,
-            "methods": TenderMethod.choices, "stores": visible_locations(request, kind=Location.Kind.STORE), **extra}
+            "priced": priced, "price_error": price_error, "customer": customer, "member": member,
+            "wallet": wallet or [], "methods": TenderMethod.choices,
+            "stores": visible_locations(request, kind=Location.Kind.STORE), **extra}
 
 
 def _resolve_sku(code: str) -> str | None:
@@ -206,10 +279,34 @@ def pos(request: HttpRequest) -> HttpResponse:
             cart.pop(request.POST.get("code", ""), None)
         elif action == "clear":
             cart = {}
+            _save_customer(request, store, None)
+        elif action == "customer":
+            error = _set_customer(request, store)
+        elif action == "no_customer":
+            _save_customer(request, store, None)
         _save_cart(request, store, cart)
         tmpl = "console/partials/pos_cart.html" if request.headers.get("HX-Request") else "console/work/pos.html"
         return page(request, tmpl, _pos_context(request, store, error=error), nav="pos")
     return page(request, "console/work/pos.html", _pos_context(request, store), nav="pos")
+
+
+def _set_customer(request: HttpRequest, store: Location) -> str:
+    """Take the member (code or mobile), the ticked wallet coupons and the points to redeem; an
+    error message for the cashier, or ""."""
+    typed = request.POST.get("member", "")
+    code = _member_code(request, typed)
+    if code is None:
+        return _("No member with code or mobile %(text)s.") % {"text": typed.strip() or "-"}
+    try:
+        points = int(request.POST.get("points") or 0)
+    except ValueError:
+        points = -1
+    if points < 0:
+        return _("Points must be a whole number, zero or more.")
+    keep = code == _customer(request, store)["member"]
+    coupons = [c for c in request.POST.getlist("coupons") if c] if keep else []
+    _save_customer(request, store, {"member": code, "coupons": coupons, "points": points if keep else 0})
+    return ""
 
 
 @require_POST
@@ -230,18 +327,23 @@ def pos_checkout(request: HttpRequest) -> HttpResponse:
     if not cart:
         error = _("The cart is empty.")
     else:
-        lines, total = _cart_lines(store, cart)
-        if method != "cash" or amount <= 0:
-            amount = total
-        try:
-            result = sales_services.order_create(
-                actor=request.user, ctx=ctx, channel="pos", fulfilment="in_store",
-                lines=[LineRequest(sku=c, quantity=q) for c, q in cart.items()],
-                tenders=[TenderRequest(method=method, amount=amount, reference=request.POST.get("reference", ""))])
-        except MendianError as exc:
-            error = exc.message
+        customer = _customer(request, store)
+        priced, error = _priced(request, store, ctx, cart, customer)
+        if not error:
+            due = Decimal(priced["payable"]) if priced is not None else _cart_lines(store, cart)[1]
+            if method != "cash" or amount <= 0:
+                amount = due
+            try:
+                result = sales_services.order_create(
+                    actor=request.user, ctx=ctx, channel="pos", fulfilment="in_store",
+                    lines=[LineRequest(sku=c, quantity=q) for c, q in cart.items()],
+                    tenders=[TenderRequest(method=method, amount=amount, reference=request.POST.get("reference", ""))],
+                    member=customer["member"], coupons=customer["coupons"], points=customer["points"])
+            except MendianError as exc:
+                error = exc.message
     if result is not None:
         _save_cart(request, store, {})
+        _save_customer(request, store, None)
         messages.success(request, _("Sale %(number)s: total ¥%(total)s, change ¥%(change)s") % {
             "number": result.order.number, "total": result.order.total, "change": result.order.change})
         return redirect(reverse("console:order", args=[result.order.number]))
