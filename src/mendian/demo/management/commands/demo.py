@@ -108,13 +108,15 @@ class Command(BaseCommand):
 
     def _demo_extras(self) -> None:
         """What the other contexts need to show something on the demo chain, done once: the dashboards'
-        rollups (and the demo's targets, staff hours and foot traffic), member tiers and earn rules,
-        suppliers with portal users and dock slots, and a queued chain-wide forecast run that the job
-        runner works through in the background (progress on the console's Jobs page)."""
+        rollups (and the demo's targets, staff hours and foot traffic), member tiers and earn rules, the
+        marketing demo (promotions, a coupon campaign, members), suppliers with portal users and dock
+        slots, and a queued chain-wide forecast run that the job runner works through in the background
+        (progress on the console's Jobs page)."""
         from mendian.analytics.models import SalesDayLocation, SalesTarget
         from mendian.members.models import Tier
         from mendian.planning.models import ForecastRun
         from mendian.planning.services import forecast_run_create
+        from mendian.promotions.models import Promotion
         from mendian.purchasing.models import Supplier
 
         out, err = self.stdout._out, self.stderr._out
@@ -125,6 +127,8 @@ class Command(BaseCommand):
             call_command("analytics_demo_inputs", stdout=out, stderr=err)
         if not Tier.objects.exists():
             call_command("members", "defaults", stdout=out, stderr=err)
+        if not Promotion.objects.filter(code__startswith="DEMO-").exists():
+            call_command("marketing_demo_setup", stdout=out, stderr=err)
         if not Supplier.objects.exists():
             call_command("purchasing_demo_setup", stdout=out, stderr=err)
         if not ForecastRun.objects.exists():
@@ -145,6 +149,7 @@ class Command(BaseCommand):
                 p.wait()
 
     def _banner(self, url: str) -> str:
+        from mendian.demo.marketing import DEMO_MOBILE, TEMPLATE
         from mendian.org.models import Location, Region
 
         regions = list(Region.objects.filter(level="region").order_by("code").values_list("code", flat=True))
@@ -164,6 +169,9 @@ class Command(BaseCommand):
             f"  manager.<STORE>         a store manager, e.g. manager.{example}",
             f"  cashier.<STORE>         a cashier, e.g. cashier.{example} ({len(stores)} stores: {stores[0] if stores else ''}"
             f"…{stores[-1] if stores else ''})",
+            "",
+            f"marketing: promotions DEMO-* and coupons {TEMPLATE} (hq → 促销 / 优惠券 pages); demo member mobile "
+            f"{DEMO_MOBILE} (金卡, points, coupons) at the tills",
             "",
             "the job runner (mendian worker) runs alongside; Ctrl-C stops both.",
         ]
