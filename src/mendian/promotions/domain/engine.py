@@ -722,6 +722,13 @@ def _points(p: _Problem, remaining: list[int], blocked: set[int]) -> tuple[int, 
 def _alone(p: _Problem, k: int) -> tuple[int, int, str]:
     """(discount, gift value, reason) of rule k alone on all its lines at regular prices; cached."""
     hit = p.alone.get(k)
+    if hit is None and p.rules[k].kind in ("special_price", "tier_price") and p.rules[k].budget is None and (
+            p.quota_units.get(k) is None or p.quota_units[k] >= sum(p.qty[i] for i in p.eligible[k])):
+        # an item price with nothing to share out: the sum of what it takes off each line
+        r = p.rules[k]
+        d = sum(p.listed[i] - line_fen(item_price(r, p.skus[i], p.price[i], p.tier), p.qty[i], p.puq[i])
+                for i in p.eligible[k])
+        hit = p.alone[k] = (d, 0, _item_reason(p, r))
     if hit is None:
         ev = _evaluate(p, {k: tuple(sorted(p.eligible[k]))}, light=True)
         d = sum(ev.item_parts.get(k, {}).values()) + sum(ev.order_parts.get(k, {}).values())
@@ -799,8 +806,15 @@ def _consumption_orders(p: _Problem, chosen: list[int], exact: list[bool] | None
     chosen_set = set(chosen)
     comps: list[list[int]] = []
     seen: set[int] = set()
+    base: dict[int, tuple[int, ...]] = {}   # rules with no rival in this set keep all their lines
+    conflicts, sorted_lines = p.conflicts, p.sorted_lines
     for k in chosen:
         if k in seen:
+            continue
+        if not conflicts[k] or conflicts[k].isdisjoint(chosen_set):
+            seen.add(k)
+            lines = sorted_lines.get(k)
+            base[k] = lines if lines is not None else tuple(sorted(p.eligible[k]))
             continue
         comp, stack = [], [k]
         seen.add(k)
@@ -812,11 +826,8 @@ def _consumption_orders(p: _Problem, chosen: list[int], exact: list[bool] | None
                     seen.add(y)
                     stack.append(y)
         comps.append(sorted(comp))
-    per_comp: list[list[dict[int, tuple[int, ...]]]] = []
+    per_comp: list[list[dict[int, tuple[int, ...]]]] = [[base]]
     for comp in comps:
-        if len(comp) == 1:
-            per_comp.append([{comp[0]: tuple(sorted(p.eligible[comp[0]]))}])
-            continue
         key = tuple(comp)
         hit = p.orders.get(key)
         if hit is None:
@@ -974,6 +985,7 @@ def _search(p: _Problem, max_evaluations: int = MAX_EVALUATIONS) -> tuple[_Eval,
 
     count = [0]
     exact = [True]
+    p.sorted_lines = {k: tuple(sorted(p.eligible[k])) for k in p.rules}
     if not optional:
         ev = _evaluate(p, {k: tuple(sorted(p.eligible[k])) for k in forced})
         return ev, 1, True
@@ -993,7 +1005,6 @@ def _search(p: _Problem, max_evaluations: int = MAX_EVALUATIONS) -> tuple[_Eval,
     if not exact[0]:
         # too many interacting rules for the exact search here: improve the best combination found
         # (or the rules by value) by local moves, within the same evaluation guard
-        p.sorted_lines = {k: tuple(sorted(p.eligible[k])) for k in p.rules}
         ev = _local_search(p, forced, optional, ub, best, count, count[0] + LOCAL_EVALUATIONS)
         if ev is not None and (best is None or ev.key < best.key):
             best = ev
