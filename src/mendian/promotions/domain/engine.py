@@ -637,7 +637,7 @@ def _evaluate(p: _Problem, assigned: dict[int, tuple[int, ...]], coupons: list[_
     base_goods = sum(remaining)
     choice: tuple | None = None
     for c in [None, *(p.coupons if coupons is None else coupons)]:
-        d, parts = (0, {}) if c is None else _coupon_discount(c, remaining, blocked_c, p)
+        d, parts = (0, {}) if c is None else _coupon_discount(c, remaining, blocked_c, p, parts=False)
         if c is not None and d <= 0:
             continue
         goods_c = base_goods - d
@@ -650,6 +650,8 @@ def _evaluate(p: _Problem, assigned: dict[int, tuple[int, ...]], coupons: list[_
             choice = (rank, c, parts, ship_c)
     assert choice is not None
     _, best_cp, best_parts, ship_cp = choice
+    if best_cp is not None:
+        best_parts = _coupon_discount(best_cp, remaining, blocked_c, p)[1]
     for i, d in best_parts.items():
         remaining[i] -= d
     goods = sum(remaining)
@@ -674,7 +676,9 @@ def _evaluate(p: _Problem, assigned: dict[int, tuple[int, ...]], coupons: list[_
                  units={**quota_taken, **{k: g[0][1] // max(1, p.rules[k].gifts[0][1]) for k, g in gifts.items() if g}})
 
 
-def _coupon_discount(c: _Coupon, remaining: list[int], blocked: set[int], p: _Problem) -> tuple[int, dict[int, int]]:
+def _coupon_discount(c: _Coupon, remaining: list[int], blocked: set[int], p: _Problem,
+                     parts: bool = True) -> tuple[int, dict[int, int]]:
+    """The coupon's discount on what its lines still owe, and (``parts``) its share per line."""
     lines = [i for i in c.lines if i not in blocked and remaining[i] > 0]
     t = sum(remaining[i] for i in lines)
     if not lines:
@@ -694,6 +698,8 @@ def _coupon_discount(c: _Coupon, remaining: list[int], blocked: set[int], p: _Pr
         d = min(c.amount, t)
     if d <= 0:
         return 0, {}
+    if not parts:
+        return d, {}
     return d, {i: x for i, x in zip(lines, allocate_fen(d, [remaining[i] for i in lines]), strict=True) if x > 0}
 
 
