@@ -895,7 +895,7 @@ def _resolve_item_lines(p: _Problem, useful: list[int], sensitive: set[int], cou
         if any(i in eligible[j] for k in ks for j in conflicts[k] if j not in kset):
             continue
         ks = sorted(ks, key=lambda k: p.rules[k].rank)
-        best: tuple | None = None
+        options: list[tuple[int, tuple, list[int]]] = []
         for mask in range(1, 1 << len(ks)):
             sub = [ks[b] for b in range(len(ks)) if mask >> b & 1]
             if any(conflicts[x] & set(sub) for x in sub):
@@ -903,11 +903,15 @@ def _resolve_item_lines(p: _Problem, useful: list[int], sensitive: set[int], cou
             price = p.price[i]
             for k in sub:
                 price = item_price(p.rules[k], p.skus[i], price, p.tier)
-            score = (price, tuple(sorted((-p.rules[k].priority, p.rules[k].code) for k in sub)))
-            if best is None or score < best[0]:
-                best = (score, sub)
-        assert best is not None
-        keep = set(best[1])
+            options.append((price, tuple(sorted((-p.rules[k].priority, p.rules[k].code) for k in sub)), sub))
+        low = min(o[0] for o in options)
+        tied = [o for o in options if o[0] == low]
+        # at the same price, rules that let points or coupons through can still make the better result:
+        # leave such a line to the search
+        if len({(all(p.rules[k].with_points for k in o[2]), all(p.rules[k].with_coupons for k in o[2]))
+                for o in tied}) > 1:
+            continue
+        keep = set(min(tied)[2])
         for k in ks:
             if k not in keep:
                 eligible[k] = eligible[k] - {i}
@@ -924,6 +928,18 @@ def _resolve_item_lines(p: _Problem, useful: list[int], sensitive: set[int], cou
     if changed:
         p.conflicts = {k: frozenset(v) for k, v in conflicts.items()}
     return emptied
+
+
+def _marginal_bp(r: PRule) -> int:
+    """How much of a lower unit price an order rule's discount gives back at most, in basis points:
+    all of it for a bundle, a free unit or an add-on price, (1 − rate) for a percentage."""
+    if r.kind in ("bundle", "buy_x_get_y", "addon"):
+        return RATE_ONE
+    if r.kind == "nth_item":
+        return RATE_ONE - (r.rate if r.rate is not None else RATE_ONE)
+    if r.kind in ("spend_percent", "qty_percent") and r.ladder:
+        return RATE_ONE - min(bp for _, bp in r.ladder)
+    return 0
 
 
 def _search(p: _Problem, max_evaluations: int = MAX_EVALUATIONS) -> tuple[_Eval, int, bool]:
@@ -974,12 +990,22 @@ def _search(p: _Problem, max_evaluations: int = MAX_EVALUATIONS) -> tuple[_Eval,
         useful = [k for k in useful if k not in dropped]
         useful_set = set(useful)
 
+    # a lower item price lowers the order rules' discounts on its line by their marginal rates; where
+    # those add up past 100% (a bundle and a 满折 stacked, say), a lower price costs the customer
+    marginal: dict[int, int] = {}
+    for k in useful:
+        m = _marginal_bp(p.rules[k])
+        if m:
+            for i in p.eligible[k]:
+                marginal[i] = marginal.get(i, 0) + m
+    overshoot_lines = {i for i, m in marginal.items() if m > RATE_ONE}
+
     forced, optional = [], []
     for k in useful:
         r = p.rules[k]
         el = p.eligible[k]
         hurts = bool(p.conflicts[k] & useful_set)
-        if not hurts and r.kind in ("special_price", "tier_price") and el & threshold_rule_lines:
+        if not hurts and r.kind in ("special_price", "tier_price") and el & (threshold_rule_lines | overshoot_lines):
             hurts = True
         if not hurts and el & threshold_coupon_lines:
             hurts = True
