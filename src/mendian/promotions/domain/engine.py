@@ -68,6 +68,8 @@ MAX_EVALUATIONS = 200
 # the exact search runs when no group of interacting optional rules is larger than this; larger
 # groups go to a local search from the rules by value (exact=False), LOCAL_EVALUATIONS more at most
 EXACT_GROUP = 10
+# with this many useful rules or fewer, every one of them is searched (none is assumed harmless)
+ALL_SEARCHED = 6
 LOCAL_EVALUATIONS = 30
 # the same guard for the consumption orders of one group of conflicting rules (walk steps)
 MAX_ORDERS = 64
@@ -315,6 +317,7 @@ class _Problem:
     sorted_lines: dict[int, tuple[int, ...]] = field(default_factory=dict)  # eligible lines, ascending
     rank_pos: dict[int, int] = field(default_factory=dict)               # rule -> position in the layer order
     line_items: dict[tuple, tuple] = field(default_factory=dict)         # memo of one line's item prices
+    coupling: list[frozenset[int]] = field(default_factory=list)         # line sets whose choices interact
 
 
 @dataclass
@@ -880,17 +883,17 @@ def _resolve_item_lines(p: _Problem, useful: list[int], sensitive: set[int], cou
         for i in p.eligible[k]:
             by_line.setdefault(i, []).append(k)
     eligible, conflicts = p.eligible, {k: set(v) for k, v in p.conflicts.items()}
+    # a rule takes all its lines or none, so one that matters anywhere else (a live threshold, a
+    # counter, a coupon it blocks, a rival that is not an item price) is not settled on any line
+    tainted = {k for k in items if eligible[k] & sensitive or p.rules[k].quota is not None
+               or p.rules[k].budget is not None or (not p.rules[k].with_coupons and eligible[k] & coupon_lines)
+               or any(p.rules[j].kind not in ("special_price", "tier_price") for j in conflicts[k])}
     changed: set[int] = set()
     for i, ks in sorted(by_line.items()):
-        if len(ks) < 2 or i in sensitive:
+        if len(ks) < 2 or i in sensitive or tainted.intersection(ks):
             continue
         kset = set(ks)
         if not any(conflicts[k] & kset for k in ks):
-            continue
-        rules = [p.rules[k] for k in ks]
-        if any(r.quota is not None or r.budget is not None for r in rules):
-            continue
-        if i in coupon_lines and any(not r.with_coupons for r in rules):
             continue
         if any(i in eligible[j] for k in ks for j in conflicts[k] if j not in kset):
             continue
@@ -983,6 +986,12 @@ def _search(p: _Problem, max_evaluations: int = MAX_EVALUATIONS) -> tuple[_Eval,
         low = high - sum(ub[j] for j in item_ids if p.eligible[j] & bl)
         if _tier_of(r, low) != _tier_of(r, high):
             threshold_rule_lines |= bl
+            p.coupling.append(frozenset(bl))
+    # rules whose benefit depends on the prices of several lines together (which unit is free, the
+    # set price) tie the price choices on those lines together as well
+    for k in useful:
+        if p.rules[k].kind in ("nth_item", "buy_x_get_y", "bundle", "addon") and len(p.eligible[k]) > 1:
+            p.coupling.append(p.eligible[k])
 
     # conflicting item prices on a line nothing else depends on: the lowest price keeps the line
     dropped = _resolve_item_lines(p, useful, threshold_rule_lines | threshold_coupon_lines, usable_coupon_lines)
@@ -1014,6 +1023,10 @@ def _search(p: _Problem, max_evaluations: int = MAX_EVALUATIONS) -> tuple[_Eval,
         if not hurts and ship_threshold:
             hurts = True
         (optional if hurts else forced).append(k)
+    if len(useful) <= ALL_SEARCHED:
+        # "never raises the total" is a rule of thumb: stacked rules, a capped coupon or a blocked one can
+        # make a lower price cost a fen or two. With a handful of rules, search every one of them.
+        forced, optional = [], list(useful)
 
     count = [0]
     exact = [True]
@@ -1138,6 +1151,11 @@ def _components(p: _Problem, optional: list[int], coupon: _Coupon | None, ub: di
                 union(k, by_line[i])
             else:
                 by_line[i] = k
+    # optional rules on the lines of one live threshold or one multi-line unit rule are solved together
+    for lines in p.coupling:
+        held = [by_line[i] for i in lines if i in by_line]
+        for k in held[1:]:
+            union(held[0], k)
     if merge_all:
         for k in optional[1:]:
             union(optional[0], k)
