@@ -217,3 +217,33 @@ def test_at_the_same_price_the_member_price_that_lets_points_through_is_kept():
                            [no_pts, pts])
     assert (res.total, res.points_used, res.points_value) == (D("0.05"), 1, D("0.01"))
     assert [a.promotion for a in res.applied if a.kind == "tier_price"] == ["T1"]
+
+
+def test_a_special_price_that_would_take_a_threshold_line_is_left_out():
+    # A 2 × 1.00 (FOOD) and C 0.06; a 50% special on everything (not with member prices), a 90% gold
+    # tier price, 满2减2 on FOOD (not with member prices). The special takes every line it covers, so on
+    # A it kills 满2减2: best is 满2减2 on A and the tier price on C (0.054 → 0.05) — found by hypothesis
+    nope = dict(combines_with_coupons=False, combines_with_member_price=False, combines_with_points=False)
+    rules = [Rule("SP", Kind.SPECIAL_PRICE, benefit=Benefit(rate=D("0.5")), **nope),
+             Rule("VIP", Kind.TIER_PRICE, benefit=Benefit(tier_rates={"gold": D("0.9")}), **nope),
+             Rule("MJ", Kind.AMOUNT_OFF, condition=cats("FOOD"), benefit=Benefit(tiers=ladder(("2", "2"), ("3", "3"))),
+                  **nope)]
+    res = apply_promotions(mk(line("A", 2, "1.00", ("FOOD",)), line("C", 1, "0.06", ("DRINK",)),
+                              member=MemberInput("M1", tier="gold")), rules)
+    assert res.total == D("0.05")
+    assert {a.promotion: a.saving for a in res.applied} == {"VIP": D("0.01"), "MJ": D("2.00")}
+
+
+def test_a_special_price_is_left_out_when_it_shrinks_a_capped_coupon():
+    # 第2件半价 that blocks coupons, a 50% special (1 unit) and an ¥8 coupon whose base is the lines the
+    # 第2件 rule leaves: the special alone would shave the coupon's base — found by hypothesis
+    rules = [Rule("SP", Kind.SPECIAL_PRICE, benefit=Benefit(rate=D("0.5"), quota_left=1), combines_with_member_price=False,
+                  combines_with_points=False),
+             Rule("N2", Kind.NTH_ITEM, benefit=Benefit(n=2, rate=D("0.5")), combines_with_coupons=False,
+                  combines_with_member_price=False, combines_with_points=False)]
+    res = apply_promotions(mk(line("A", 1, "0.01", ("FOOD",)), line("B", 1, "0.91", ("FOOD",)),
+                              line("C", 1, "4.73", ("DRINK",)), line("D", 3, "4.72", ("DRINK",)),
+                              coupons=(CouponInput("C_NO", CouponKind.NO_THRESHOLD, amount=D("8")),)), rules)
+    # 第2件半价 alone saves 4.72 and leaves 5.65 for the coupon: 9.44; adding the special makes it 9.45
+    assert (res.total, [a.promotion for a in res.applied]) == (D("9.44"), ["N2", "C_NO"])
+    check_sums(res)
