@@ -202,7 +202,7 @@ def _member_code(request: HttpRequest, text: str) -> str | None:
     return m.code if m is not None else None
 
 
-def _priced(request: HttpRequest, store: Location, ctx, cart: dict[str, int], customer: dict) -> tuple[dict | None, str]:
+def _priced(store: Location, ctx, cart: dict[str, int], customer: dict) -> tuple[dict | None, str]:
     """The engine's price of the cart for the customer (what the sale will charge), or an error."""
     from mendian.sales.schemas import cart_out
 
@@ -225,7 +225,7 @@ def _pos_context(request: HttpRequest, store: Location, **extra) -> dict:
     cart = _cart(request, store)
     lines, total = _cart_lines(store, cart)
     customer = _customer(request, store)
-    priced, price_error = _priced(request, store, ctx, cart, customer)
+    priced, price_error = _priced(store, ctx, cart, customer)
     member = wallet = None
     if customer["member"]:
         member = Member.objects.select_related("tier", "store").filter(code=customer["member"]).first()
@@ -328,7 +328,7 @@ def pos_checkout(request: HttpRequest) -> HttpResponse:
         error = _("The cart is empty.")
     else:
         customer = _customer(request, store)
-        priced, error = _priced(request, store, ctx, cart, customer)
+        priced, error = _priced(store, ctx, cart, customer)
         if not error:
             due = Decimal(priced["payable"]) if priced is not None else _cart_lines(store, cart)[1]
             if method != "cash" or amount <= 0:
