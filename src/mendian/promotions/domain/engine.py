@@ -148,9 +148,6 @@ class RuleBook:
             self._places[key] = idx
         return idx
 
-    def touching(self, lines: Sequence[CartLine]) -> list[int]:
-        return sorted(self.candidates(lines))
-
     def candidates(self, lines: Sequence[CartLine], store: str | None = None,
                    regions: Sequence[str] = ()) -> dict[int, list[int]]:
         """Rule index -> the lines (indexes, ascending) that reach the rule through the SKU, brand or
