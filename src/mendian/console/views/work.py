@@ -232,11 +232,13 @@ def _pos_context(request: HttpRequest, store: Location, **extra) -> dict:
         if member is not None:
             member.shown_mobile = shown_mobile(member.mobile, can_view_pii=request.persona.scope.can_view_pii)
             wallet = wallet_coupons_for_pricing(member=member, store=store.code, channel="pos")
-    if priced is not None:
-        names = {ln["sku"]: ln["name"] for ln in lines}
-        for ln in priced["lines"]:
-            ln["name"] = names.get(ln["sku"], ln["sku"])
-    return {"store": store, "shift_id": ctx.open_shift_id if ctx else None, "lines": lines, "total": total,
+    names = {ln["sku"]: ln["name"] for ln in lines}
+    # one shape for the table: the engine's lines when it priced the cart, else the list-price lines
+    rows = priced["lines"] if priced is not None else [
+        {**ln, "discount": "0.00", "gift_of": None} for ln in lines]
+    for ln in rows:
+        ln["name"] = names.get(ln["sku"], ln["sku"])
+    return {"store": store, "shift_id": ctx.open_shift_id if ctx else None, "lines": lines, "rows": rows, "total": total,
             "priced": priced, "price_error": price_error, "customer": customer, "member": member,
             "wallet": wallet or [], "methods": TenderMethod.choices,
             "stores": visible_locations(request, kind=Location.Kind.STORE), **extra}
